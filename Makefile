@@ -1,0 +1,53 @@
+# The two commands a newcomer needs:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+
+.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the requirements change.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## Run ActiveLog on embedded defaults (SQLite, local-memory cache, local media) at http://localhost:8080
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+
+## Run the whole test suite against PostgreSQL and Redis on localhost
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+migrations-check: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The production profile with throw-away values: proves `check --deploy` is clean.
+PROD_ENV := DJANGO_ENV=production DJANGO_SECRET_KEY=ci-only-$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+	JWT_SIGNING_KEY=ci-only-jwt-$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/activelog DJANGO_ALLOWED_HOSTS=activelog.example.com
+
+deploy-check: install
+	$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+schema-check: install
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+check: lint migrations-check deploy-check schema-check
+
+seed: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

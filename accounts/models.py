@@ -1,0 +1,66 @@
+import zoneinfo
+from functools import cache
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+USERNAME_RULE = RegexValidator(
+    r"^[A-Za-z0-9_.-]{3,30}$",
+    "Use 3 to 30 characters: letters, digits, underscore, dot or hyphen.",
+)
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in timezone_names():
+        raise ValidationError(f"{value!r} is not an IANA time zone name (for example Europe/Paris).")
+
+
+class CaseInsensitiveUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    class Units(models.TextChoices):
+        METRIC = "metric", "Metric"
+        IMPERIAL = "imperial", "Imperial"
+
+    username = models.CharField(
+        max_length=30,
+        unique=True,  # plus the case-insensitive constraint below
+        validators=[USERNAME_RULE],
+        help_text="3 to 30 characters: letters, digits, _ . -; unique ignoring case.",
+        error_messages={"unique": "A user with that username already exists."},
+    )
+    email = models.EmailField(max_length=254)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    units = models.CharField(max_length=8, choices=Units.choices, default=Units.METRIC)
+
+    objects = CaseInsensitiveUserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(units__in=["metric", "imperial"]), name="user_units_valid"
+            ),
+        ]
+
+    def save(self, *args, **kwargs):
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)

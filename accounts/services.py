@@ -1,0 +1,131 @@
+"""Every write to accounts goes through here."""
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from accounts.models import User
+
+
+def _check_unique(*, username: str | None = None, email: str | None = None, exclude_id: int | None = None):
+    errors = {}
+    others = User.objects.exclude(pk=exclude_id) if exclude_id else User.objects.all()
+    if username is not None and others.filter(username__iexact=username).exists():
+        errors["username"] = ["A user with that username already exists."]
+    if email is not None and others.filter(email__iexact=email).exists():
+        errors["email"] = ["A user with that email already exists."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def user_create(*, username: str, email: str, password: str) -> User:
+    username = username.strip()
+    email = email.strip().lower()
+    _check_unique(username=username, email=email)
+    user = User(username=username, email=email)
+    password_validation.validate_password(password, user)
+    user.set_password(password)
+    user.full_clean(validate_unique=False, validate_constraints=False)  # checked above, ignoring case
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # a concurrent registration won the race
+        raise ValidationError({"username": ["A user with that username or email already exists."]}) from None
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict) -> User:
+    fields = [name for name in ("email", "timezone", "units") if name in data]
+    if "email" in data:
+        data = {**data, "email": data["email"].strip().lower()}
+        _check_unique(email=data["email"], exclude_id=user.pk)
+    for name in fields:
+        setattr(user, name, data[name])
+    user.full_clean(exclude=["password", "username"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    except IntegrityError:
+        raise ValidationError({"email": ["A user with that email already exists."]}) from None
+    return user
+
+
+def user_revoke_refresh_tokens(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of the user (sign out everywhere)."""
+    tokens = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    created = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in tokens], ignore_conflicts=True
+    )
+    return len(created)
+
+
+@transaction.atomic
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": ["The current password is incorrect."]})
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    # The password hash is part of every token (CHECK_REVOKE_TOKEN): old access tokens stop
+    # working at once; refresh tokens are blacklisted too.
+    user_revoke_refresh_tokens(user=user)
+
+
+@transaction.atomic
+def user_delete(*, user: User, password: str) -> None:
+    if not user.check_password(password):
+        raise ValidationError({"password": ["The password is incorrect."]})
+    user_revoke_refresh_tokens(user=user)
+    user.delete()
+
+
+def tokens_for_user(*, user: User) -> dict[str, str]:
+    """Issue a refresh/access pair; the refresh token is recorded so it can be revoked."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def user_login(*, user: User) -> dict[str, str]:
+    update_last_login(None, user)
+    return tokens_for_user(user=user)
+
+
+@transaction.atomic
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Rotate a refresh token: the presented one is blacklisted, a new pair is issued.
+
+    The outstanding-token row is locked, so two concurrent refreshes with the same token cannot
+    both succeed.
+    """
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from None
+    jti = token.payload.get(jwt_settings.JTI_CLAIM)
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise InvalidToken("Token is blacklisted")
+    user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None or token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+        raise InvalidToken("Token is no longer valid")
+    BlacklistedToken.objects.create(token=outstanding)
+    return tokens_for_user(user=user)
+
+
+def token_revoke(*, user: User, refresh: str) -> None:
+    """Logout: the given refresh token (which must be the caller's) stops working."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise ValidationError({"refresh": [f"Invalid refresh token: {exc}"]}) from None
+    if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise ValidationError({"refresh": ["Invalid refresh token: it does not belong to this account."]})
+    token.blacklist()

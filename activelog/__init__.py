@@ -1,0 +1,3 @@
+"""ActiveLog: a personal multi-sport activity tracker."""
+
+__version__ = "0.1.0"

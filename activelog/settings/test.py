@@ -1,0 +1,13 @@
+"""Settings for the test suite: the real PostgreSQL and Redis on localhost unless overridden."""
+
+import os
+
+os.environ.setdefault("DJANGO_ENV", "test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/activelog")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("CACHE_KEY_PREFIX", "activelog-test")
+
+from .base import *  # noqa: F403
+
+# Hashing cost is not what the suite tests; the fast hasher keeps it quick.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

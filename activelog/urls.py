@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from activelog import views
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("activities.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Anything else under /api/ is a problem+json 404, also with DEBUG on.
+    re_path(r"^api(/.*)?$", views.api_not_found),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
+
+handler404 = "activelog.views.not_found"
+handler500 = "activelog.views.crashed"

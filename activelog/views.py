@@ -1,0 +1,29 @@
+from django.http import HttpResponseNotFound
+from django.shortcuts import render
+from django.views.defaults import page_not_found, server_error
+
+from activelog.api.errors import problem_response
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+def api_not_found(request, *args, **kwargs):
+    return problem_response(request, 404, f"No API endpoint at {request.path}.")
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return api_not_found(request)
+    if exception is None:
+        return HttpResponseNotFound()
+    return page_not_found(request, exception)
+
+
+def crashed(request):
+    if request.path.startswith("/api/"):
+        return problem_response(
+            request, 500, "An unexpected error occurred. Quote the request id when reporting it."
+        )
+    return server_error(request)

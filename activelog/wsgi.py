@@ -1,0 +1,16 @@
+"""WSGI entry point (gunicorn activelog.wsgi)."""
+
+import os
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "activelog.settings")
+
+try:
+    application = get_wsgi_application()
+except ImproperlyConfigured as exc:
+    # One clear line instead of a traceback; exit code 4 makes gunicorn halt ("App failed to load").
+    print(f"activelog: configuration error: {exc}", file=sys.stderr, flush=True)
+    raise SystemExit(4) from None

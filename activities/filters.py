@@ -1,0 +1,173 @@
+"""Query parameters of the activity list (and the CSV export): parsing and validation.
+
+Every unparsable value is a form error keyed by the parameter's name, which the API turns into a
+400 problem naming that parameter.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import django_filters as filters
+from django import forms
+from django.db.models import F, Q
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from activities import selectors
+
+ORDERING_FIELDS = ("activity_date", "duration_minutes", "distance_km", "calories_burned", "created_at")
+
+
+class MultiValueWidget(forms.Widget):
+    """Repeated parameters and comma-separated values both count: ?tag=a&tag=b or ?type=run,ride."""
+
+    def value_from_datadict(self, data, files, name):
+        getlist = getattr(data, "getlist", None)
+        raw_values = getlist(name) if getlist else ([data[name]] if name in data else [])
+        return [part.strip() for raw in raw_values for part in str(raw).split(",") if part.strip()]
+
+
+class MultiValueField(forms.Field):
+    widget = MultiValueWidget
+
+    def to_python(self, value):
+        return [v.lower() for v in (value or [])]
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class MultiValueFilter(filters.Filter):
+    field_class = MultiValueField
+
+
+class DateOrDateTimeField(forms.Field):
+    """A date (YYYY-MM-DD) or an RFC 3339 datetime with offset."""
+
+    default_error_messages = {
+        "invalid": "Enter a date (YYYY-MM-DD) or an RFC 3339 datetime such as 2026-03-01T07:00:00Z.",
+        "naive": "Include a UTC offset in the datetime (for example 2026-03-01T07:00:00Z).",
+    }
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        value = str(value).strip()
+        try:
+            parsed_date = parse_date(value)
+            if parsed_date is not None:
+                return parsed_date
+            parsed = parse_datetime(value.replace(" ", "+") if value.count(" ") == 1 else value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if parsed.tzinfo is None:
+            raise forms.ValidationError(self.error_messages["naive"], code="naive")
+        return parsed
+
+
+@extend_schema_field({"type": "string", "example": "2026-03-01"})
+class DateOrDateTimeFilter(filters.Filter):
+    field_class = DateOrDateTimeField
+
+
+class StrictBooleanField(forms.Field):
+    TRUE = {"true", "1", "yes"}
+    FALSE = {"false", "0", "no"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        lowered = str(value).strip().lower()
+        if lowered in self.TRUE:
+            return True
+        if lowered in self.FALSE:
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(filters.Filter):
+    field_class = StrictBooleanField
+
+    def filter(self, qs, value):
+        return qs  # applied by ActivityFilter.filter_queryset, which picks the base set
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """Nulls always last, and ties broken by newest id so pages never overlap."""
+
+    def filter(self, qs, value):
+        fields = [v for v in (value or []) if v] or ["-activity_date"]
+        order = []
+        for field in fields:
+            name = field.lstrip("-")
+            expression = F(name).desc(nulls_last=True) if field.startswith("-") else F(name).asc(nulls_last=True)
+            order.append(expression)
+        return qs.order_by(*order, "-id")
+
+
+def _start_of_local_day(day: dt.date, tz) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+
+class ActivityFilter(filters.FilterSet):
+    activity_type = MultiValueFilter(
+        method="filter_activity_type", help_text="Exact type; repeat or comma-separate for any-of."
+    )
+    type = MultiValueFilter(method="filter_activity_type", help_text="Alias of activity_type.")
+    start_date = DateOrDateTimeFilter(
+        method="filter_start_date", help_text="Inclusive lower bound on activity_date (date or RFC 3339 datetime)."
+    )
+    end_date = DateOrDateTimeFilter(
+        method="filter_end_date", help_text="Inclusive upper bound; a date includes that whole day in your time zone."
+    )
+    tag = MultiValueFilter(method="filter_tag", help_text="Has this tag; repeat for any-of.")
+    search = filters.CharFilter(
+        method="filter_search", max_length=200, help_text="Case-insensitive substring of title, description or notes."
+    )
+    min_distance_km = filters.NumberFilter(field_name="distance_km", lookup_expr="gte", min_value=Decimal(0))
+    max_distance_km = filters.NumberFilter(field_name="distance_km", lookup_expr="lte", min_value=Decimal(0))
+    min_duration = filters.NumberFilter(field_name="duration_minutes", lookup_expr="gte", min_value=Decimal(0))
+    max_duration = filters.NumberFilter(field_name="duration_minutes", lookup_expr="lte", min_value=Decimal(0))
+    ordering = StableOrderingFilter(
+        fields=ORDERING_FIELDS, help_text="Sort field, optionally '-' prefixed; ties broken by -id."
+    )
+    include_deleted = StrictBooleanFilter(
+        help_text="true: list only soft-deleted activities that can still be restored."
+    )
+
+    def _tz(self):
+        return self.request.user.tzinfo
+
+    def filter_queryset(self, queryset):
+        if self.form.cleaned_data.get("include_deleted"):
+            queryset = selectors.activity_list_deleted(user=self.request.user)
+        return super().filter_queryset(queryset)
+
+    def filter_activity_type(self, queryset, name, value):
+        return queryset.filter(activity_type__in=value)
+
+    def filter_tag(self, queryset, name, value):
+        # A subquery, not a join: an activity never appears twice whatever the tags.
+        from activities.models import Activity
+
+        tagged = Activity.tags.through.objects.filter(tag__name__in=value, tag__user=self.request.user)
+        return queryset.filter(pk__in=tagged.values("activity_id"))
+
+    def filter_start_date(self, queryset, name, value):
+        if isinstance(value, dt.datetime):
+            return queryset.filter(activity_date__gte=value)
+        return queryset.filter(activity_date__gte=_start_of_local_day(value, self._tz()))
+
+    def filter_end_date(self, queryset, name, value):
+        if isinstance(value, dt.datetime):
+            return queryset.filter(activity_date__lte=value)
+        next_day = value + dt.timedelta(days=1)
+        return queryset.filter(activity_date__lt=_start_of_local_day(next_day, self._tz()))
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value) | Q(notes__icontains=value))

@@ -1,0 +1,127 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+RESTORE_WINDOW = timedelta(days=30)
+
+
+class Tag(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="tag_user_name_unique"),
+            models.CheckConstraint(condition=~Q(name=""), name="tag_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActivityQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def restorable(self, *, now=None):
+        now = now or timezone.now()
+        return self.filter(deleted_at__isnull=False, deleted_at__gte=now - RESTORE_WINDOW)
+
+
+class Activity(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activities")
+    activity_type = models.CharField(max_length=50)
+    title = models.CharField(max_length=255, blank=True, default="")
+    description = models.TextField(max_length=1000, blank=True, default="")
+    duration_minutes = models.PositiveIntegerField()
+    distance_km = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    calories_burned = models.PositiveIntegerField(null=True, blank=True)
+    notes = models.TextField(max_length=2000, blank=True, default="")
+    activity_date = models.DateTimeField()
+    tags = models.ManyToManyField(Tag, related_name="activities", blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-activity_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1, duration_minutes__lte=1440),
+                name="activity_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(distance_km__isnull=True) | Q(distance_km__gte=0, distance_km__lte=1000),
+                name="activity_distance_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(calories_burned__isnull=True) | Q(calories_burned__gte=0, calories_burned__lte=20000),
+                name="activity_calories_range",
+            ),
+            models.CheckConstraint(condition=~Q(activity_type=""), name="activity_type_not_empty"),
+        ]
+        indexes = [
+            # The default list, date-range filters and every per-user statistic.
+            models.Index(
+                fields=["user", "-activity_date", "-id"],
+                name="activity_user_date_live",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["user", "activity_type", "-activity_date"],
+                name="activity_user_type_date_live",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # The restore list (include_deleted=true) and the purge of expired soft deletes.
+            models.Index(
+                fields=["user", "-deleted_at"],
+                name="activity_user_deleted",
+                condition=Q(deleted_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity_type} on {self.activity_date:%Y-%m-%d} ({self.duration_minutes} min)"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def pace_min_per_km(self) -> Decimal | None:
+        if not self.distance_km:
+            return None
+        return (Decimal(self.duration_minutes) / self.distance_km).quantize(Decimal("0.01"))
+
+
+def photo_upload_to(instance: "Photo", filename: str) -> str:
+    return f"users/{instance.activity.user_id}/activities/{instance.activity_id}/photos/{filename}"
+
+
+class Photo(models.Model):
+    """An image attached to an activity. The upload pipeline arrives with the photos API."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to=photo_upload_to, max_length=500)
+    thumbnail = models.FileField(upload_to=photo_upload_to, max_length=500)
+    content_type = models.CharField(max_length=32)
+    file_size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["activity", "-uploaded_at"], name="photo_activity_uploaded")]
+
+    def __str__(self) -> str:
+        return f"Photo {self.pk} of activity {self.activity_id}"

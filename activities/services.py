@@ -1,0 +1,108 @@
+"""Every write to activities and tags goes through here."""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from activities.models import Activity, Tag
+
+ACTIVITY_FIELDS = (
+    "activity_type",
+    "title",
+    "description",
+    "duration_minutes",
+    "distance_km",
+    "calories_burned",
+    "notes",
+    "activity_date",
+)
+
+
+def normalize_tag_names(names: Iterable[str]) -> list[str]:
+    """Trimmed, lower-cased, de-duplicated, in first-seen order."""
+    seen: dict[str, None] = {}
+    for name in names:
+        cleaned = name.strip().lower()
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return list(seen)
+
+
+def tags_get_or_create(*, user: User, names: Iterable[str]) -> list[Tag]:
+    names = normalize_tag_names(names)
+    if not names:
+        return []
+    Tag.objects.bulk_create([Tag(user=user, name=name) for name in names], ignore_conflicts=True)
+    return list(Tag.objects.filter(user=user, name__in=names))
+
+
+def _set_fields(activity: Activity, data: dict) -> list[str]:
+    changed = []
+    for field in ACTIVITY_FIELDS:
+        if field in data:
+            value = data[field]
+            if field == "activity_type":
+                value = value.strip().lower()
+            setattr(activity, field, value)
+            changed.append(field)
+    return changed
+
+
+@transaction.atomic
+def activity_create(*, user: User, data: dict) -> Activity:
+    activity = Activity(user=user)
+    _set_fields(activity, data)
+    activity.full_clean(exclude=["user", "tags"], validate_constraints=False)  # the DB enforces them
+    activity.save()
+    if data.get("tags"):
+        activity.tags.set(tags_get_or_create(user=user, names=data["tags"]))
+    return activity
+
+
+@transaction.atomic
+def activity_update(*, activity: Activity, data: dict) -> Activity:
+    """Partial or full update; ``tags``, when given, replaces the whole set."""
+    changed = _set_fields(activity, data)
+    activity.full_clean(exclude=["user", "tags"], validate_constraints=False)  # the DB enforces them
+    if changed:
+        activity.save(update_fields=[*changed, "updated_at"])
+    if "tags" in data:
+        activity.tags.set(tags_get_or_create(user=activity.user, names=data["tags"] or []))
+        if not changed:
+            activity.save(update_fields=["updated_at"])
+    return activity
+
+
+def activity_soft_delete(*, activity: Activity) -> None:
+    Activity.objects.filter(pk=activity.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def activity_restore(*, user: User, activity_id: int) -> Activity:
+    """Undo a soft delete made within the restore window; otherwise it is not found."""
+    activity = Activity.objects.select_for_update().filter(user=user, pk=activity_id).restorable().first()
+    if activity is None:
+        raise Http404("No deleted activity with this id can be restored.")
+    activity.deleted_at = None
+    activity.save(update_fields=["deleted_at", "updated_at"])
+    return activity
+
+
+@transaction.atomic
+def activity_batch_soft_delete(*, user: User, ids: Iterable[int]) -> tuple[int, list[int]]:
+    """Soft-delete the user's live activities among ``ids``; return (deleted, ids not found)."""
+    wanted = list(dict.fromkeys(ids))
+    found = set(
+        Activity.objects.select_for_update()
+        .filter(user=user, pk__in=wanted)
+        .alive()
+        .values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    Activity.objects.filter(pk__in=found).update(deleted_at=now, updated_at=now)
+    return len(found), [pk for pk in wanted if pk not in found]

@@ -1,0 +1,169 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import APIView
+
+from activelog.api.errors import flatten_errors
+from activelog.api.schema import PROBLEM_RESPONSES
+from activities import selectors, serializers, services
+from activities.filters import ActivityFilter
+from activities.models import Activity
+
+
+def _output(activity) -> dict:
+    return serializers.ActivityOutputSerializer(activity).data
+
+
+class ActivityListCreateView(generics.GenericAPIView):
+    serializer_class = serializers.ActivityOutputSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ActivityFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Activity.objects.none()
+        return selectors.activity_list(user=self.request.user)
+
+    @extend_schema(
+        tags=["activities"],
+        summary="List activities (newest first)",
+        responses={200: serializers.ActivityOutputSerializer(many=True), **PROBLEM_RESPONSES},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(serializers.ActivityOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["activities"],
+        summary="Log an activity",
+        request=serializers.ActivityInputSerializer,
+        responses={201: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+    )
+    def post(self, request):
+        data = serializers.ActivityInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        activity = services.activity_create(user=request.user, data=data.validated_data)
+        activity = selectors.activity_get(user=request.user, activity_id=activity.pk)
+        location = request.build_absolute_uri(reverse("activity-detail", args=[activity.pk]))
+        return Response(_output(activity), status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+class ActivityDetailView(APIView):
+    @extend_schema(tags=["activities"], responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES})
+    def get(self, request, activity_id: int):
+        return Response(_output(selectors.activity_get(user=request.user, activity_id=activity_id)))
+
+    def _update(self, request, activity_id: int, *, partial: bool):
+        activity = selectors.activity_get(user=request.user, activity_id=activity_id)
+        data = serializers.ActivityInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        services.activity_update(activity=activity, data=data.validated_data)
+        return Response(_output(selectors.activity_get(user=request.user, activity_id=activity_id)))
+
+    @extend_schema(
+        tags=["activities"],
+        summary="Replace an activity (same rules as create)",
+        request=serializers.ActivityInputSerializer,
+        responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+    )
+    def put(self, request, activity_id: int):
+        return self._update(request, activity_id, partial=False)
+
+    @extend_schema(
+        tags=["activities"],
+        summary="Change some fields of an activity (tags replaces the set)",
+        request=serializers.ActivityInputSerializer(partial=True),
+        responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+    )
+    def patch(self, request, activity_id: int):
+        return self._update(request, activity_id, partial=True)
+
+    @extend_schema(
+        tags=["activities"],
+        summary="Soft-delete an activity (restorable for 30 days)",
+        responses={204: OpenApiResponse(description="Deleted"), **PROBLEM_RESPONSES},
+    )
+    def delete(self, request, activity_id: int):
+        services.activity_soft_delete(activity=selectors.activity_get(user=request.user, activity_id=activity_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ActivityRestoreView(APIView):
+    @extend_schema(
+        tags=["activities"],
+        summary="Undo a soft delete made within the last 30 days",
+        request=None,
+        responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+    )
+    def post(self, request, activity_id: int):
+        services.activity_restore(user=request.user, activity_id=activity_id)
+        return Response(_output(selectors.activity_get(user=request.user, activity_id=activity_id)))
+
+
+class ActivityBatchView(APIView):
+    @extend_schema(
+        tags=["activities"],
+        summary="Create up to 50 activities; each item is validated and saved on its own",
+        request=serializers.BatchCreateSerializer,
+        responses={
+            201: serializers.BatchCreateResultSerializer,
+            207: serializers.BatchCreateResultSerializer,
+            **PROBLEM_RESPONSES,
+        },
+    )
+    def post(self, request):
+        batch = serializers.BatchCreateSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        results, created_ids = [], {}
+        for index, item in enumerate(batch.validated_data["activities"]):
+            item_data = serializers.ActivityInputSerializer(data=item)
+            if not item_data.is_valid():
+                results.append({"index": index, "status": 400, "errors": flatten_errors(item_data.errors)})
+                continue
+            try:
+                # Each item commits on its own: a failing item never undoes the valid ones.
+                activity = services.activity_create(user=request.user, data=item_data.validated_data)
+            except DjangoValidationError as exc:
+                results.append({"index": index, "status": 400, "errors": flatten_errors(as_serializer_error(exc))})
+                continue
+            except IntegrityError:
+                detail = {"non_field_errors": ["Could not be saved: it breaks a data rule."]}
+                results.append({"index": index, "status": 400, "errors": flatten_errors(detail)})
+                continue
+            created_ids[activity.pk] = index
+            results.append({"index": index, "status": 201})
+        activities = {a.pk: a for a in selectors.activity_list(user=request.user).filter(pk__in=created_ids)}
+        for pk, index in created_ids.items():
+            results[index]["activity"] = _output(activities[pk])
+        created = len(created_ids)
+        failed = len(results) - created
+        body = {"created": created, "failed": failed, "results": results}
+        return Response(body, status=status.HTTP_201_CREATED if failed == 0 else status.HTTP_207_MULTI_STATUS)
+
+    @extend_schema(
+        tags=["activities"],
+        summary="Soft-delete up to 50 activities",
+        request=serializers.BatchDeleteSerializer,
+        responses={200: serializers.BatchDeleteResultSerializer, **PROBLEM_RESPONSES},
+    )
+    def delete(self, request):
+        data = serializers.BatchDeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deleted, not_found = services.activity_batch_soft_delete(user=request.user, ids=data.validated_data["ids"])
+        return Response({"deleted": deleted, "not_found": not_found})
+
+
+class TagListView(APIView):
+    @extend_schema(
+        tags=["tags"],
+        summary="Your tags with how many activities use each, most used first",
+        responses={200: serializers.TagUsageSerializer(many=True), **PROBLEM_RESPONSES},
+    )
+    def get(self, request):
+        tags = selectors.tag_usage_list(user=request.user)
+        return Response(serializers.TagUsageSerializer(tags, many=True).data)

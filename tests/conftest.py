@@ -1,0 +1,94 @@
+"""Suite-wide fixtures. The suite runs against the real PostgreSQL and Redis on localhost."""
+
+import os
+from urllib.parse import urlparse
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import UserFactory
+
+HOW_TO_START = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "Redis": (
+        'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no '
+        "--dir /var/lib/redis --logfile /var/log/redis/ci.log"
+    ),
+}
+
+
+def _unreachable_services() -> list[str]:
+    problems = []
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        try:
+            psycopg.connect(
+                host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                password=db["PASSWORD"] or None, dbname="postgres", connect_timeout=3,
+            ).close()
+        except psycopg.Error as exc:
+            problems.append(f"PostgreSQL at {db['HOST']}:{db['PORT']} is unreachable ({exc}). "
+                            f"Start it with: {HOW_TO_START['PostgreSQL']}")
+    if settings.REDIS_URL:
+        url = urlparse(settings.REDIS_URL)
+        try:
+            redis.Redis(host=url.hostname, port=url.port or 6379, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            problems.append(f"Redis at {url.hostname}:{url.port} is unreachable ({exc}). "
+                            f"Start it with: {HOW_TO_START['Redis']}")
+    return problems
+
+
+def pytest_configure(config):
+    problems = _unreachable_services()
+    if problems:
+        pytest.exit("\n".join(["The test suite needs its services:", *problems]), returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Throttle counters and cached values never leak from one test into the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+def bearer_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def auth_client(user) -> APIClient:
+    return bearer_client(user)
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_client(other_user) -> APIClient:
+    return bearer_client(other_user)
+
+
+def pytest_report_header(config):
+    return [f"database: {settings.DATABASES['default']['ENGINE']} {settings.DATABASES['default'].get('NAME')}",
+            f"cache: {settings.CACHES['default']['BACKEND']} {os.environ.get('REDIS_URL', '')}"]
