@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean
+.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall only when the requirements change.
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -51,3 +51,9 @@ seed: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+
+## Re-pin every transitive dependency after editing requirements*.txt
+lock: install
+	{ echo "# Every transitive dependency, pinned (pip freeze of the dev environment)."; \
+	  echo "# Regenerate after changing requirements*.txt: make lock"; \
+	  $(BIN)/pip freeze --exclude-editable; } > constraints.txt

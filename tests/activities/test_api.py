@@ -300,3 +300,34 @@ def test_tags_endpoint_counts_live_usage_most_used_first(auth_client, user, othe
         {"name": "c", "count": 0},
         {"name": "unused", "count": 0},
     ]
+
+
+def test_oversized_body_is_a_413_problem(auth_client):
+    body = '{"activity_type": "running", "notes": "' + "x" * 3_000_000 + '"}'
+    response = auth_client.post(URL, data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["type"] == "https://activelog.dev/problems/payload-too-large"
+    assert Activity.objects.count() == 0
+
+
+def test_non_json_body_is_a_415_problem(auth_client):
+    response = auth_client.post(URL, data="activity_type=running", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json()["type"] == "https://activelog.dev/problems/unsupported-media-type"
+
+
+def test_browser_session_works_and_needs_csrf_for_writes(user):
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert browser.get(URL).status_code == 200
+    refused = browser.post(URL, valid_payload(), content_type="application/json")
+    assert refused.status_code == 403
+    assert refused["Content-Type"] == PROBLEM
+    token = _get_new_csrf_string()
+    browser.cookies["csrftoken"] = token
+    accepted = browser.post(URL, valid_payload(), content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code == 201, accepted.content
