@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from activities.models import Activity, Tag
+from activities.stats_cache import stats_version_bump
 
 ACTIVITY_FIELDS = (
     "activity_type",
@@ -59,6 +60,7 @@ def activity_create(*, user: User, data: dict) -> Activity:
     activity.save()
     if data.get("tags"):
         activity.tags.set(tags_get_or_create(user=user, names=data["tags"]))
+    stats_version_bump(user_id=user.pk)
     return activity
 
 
@@ -73,13 +75,15 @@ def activity_update(*, activity: Activity, data: dict) -> Activity:
         activity.tags.set(tags_get_or_create(user=activity.user, names=data["tags"] or []))
         if not changed:
             activity.save(update_fields=["updated_at"])
+    stats_version_bump(user_id=activity.user_id)
     return activity
 
 
+@transaction.atomic
 def activity_soft_delete(*, activity: Activity) -> None:
-    Activity.objects.filter(pk=activity.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now(), updated_at=timezone.now()
-    )
+    now = timezone.now()
+    if Activity.objects.filter(pk=activity.pk, deleted_at__isnull=True).update(deleted_at=now, updated_at=now):
+        stats_version_bump(user_id=activity.user_id)
 
 
 @transaction.atomic
@@ -90,6 +94,7 @@ def activity_restore(*, user: User, activity_id: int) -> Activity:
         raise Http404("No deleted activity with this id can be restored.")
     activity.deleted_at = None
     activity.save(update_fields=["deleted_at", "updated_at"])
+    stats_version_bump(user_id=user.pk)
     return activity
 
 
@@ -104,5 +109,7 @@ def activity_batch_soft_delete(*, user: User, ids: Iterable[int]) -> tuple[int, 
         .values_list("pk", flat=True)
     )
     now = timezone.now()
-    Activity.objects.filter(pk__in=found).update(deleted_at=now, updated_at=now)
+    if found:
+        Activity.objects.filter(pk__in=found).update(deleted_at=now, updated_at=now)
+        stats_version_bump(user_id=user.pk)
     return len(found), [pk for pk in wanted if pk not in found]

@@ -150,6 +150,7 @@ if REDIS_URL:
         }
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "activelog.cache"  # rate-limited by activelog.logging.CacheOutageFilter
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
@@ -158,6 +159,10 @@ else:
             "LOCATION": "activelog",
         }
     }
+
+# Statistics answers are cached per user under a versioned key (see activities/stats_cache.py);
+# this only bounds how long unused entries occupy memory.
+STATS_CACHE_SECONDS = env.int("STATS_CACHE_SECONDS", default=3600)
 
 # --- Auth -------------------------------------------------------------------------------------
 
@@ -280,7 +285,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "activelog.logging.RequestIDFilter"}},
+    "filters": {
+        "request_id": {"()": "activelog.logging.RequestIDFilter"},
+        "cache_outage": {"()": "activelog.logging.CacheOutageFilter", "interval_seconds": 60},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"},
     },
@@ -292,6 +300,7 @@ LOGGING = {
         # 4xx are answered as problems; the API logs its own 5xx with the request id.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "INFO"},
+        "activelog.cache": {"filters": ["cache_outage"]},
     },
 }
 

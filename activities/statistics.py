@@ -1,0 +1,432 @@
+"""Statistics selectors: every figure is aggregated by the database, in the user's time zone.
+
+PostgreSQL in production and SQLite in the embedded default give the same answers: calendar
+days and months come from Django's time-zone-aware Trunc functions (``AT TIME ZONE`` on
+PostgreSQL, Django's registered functions on SQLite), and streaks are gaps-and-islands over the
+distinct active days with a window function. Nothing here loops over a user's activities in
+Python; the loops below run over a handful of groups (types, months, streak islands).
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, RowNumber, TruncDate, TruncMonth
+from django.utils import timezone
+
+from accounts.models import User
+from activities.models import Activity, Tag
+
+EPOCH = dt.date(1970, 1, 1)
+TWO_PLACES = Decimal("0.01")
+
+
+def _round2(value) -> float:
+    return float(Decimal(value or 0).quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
+
+
+def local_today(user: User, now: dt.datetime | None = None) -> dt.date:
+    return timezone.localtime(now or timezone.now(), user.tzinfo).date()
+
+
+def local_day_start(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+
+def live_activities(user: User) -> QuerySet[Activity]:
+    return Activity.objects.filter(user=user, deleted_at__isnull=True).order_by()
+
+
+def activities_between(user: User, start: dt.date, end: dt.date) -> QuerySet[Activity]:
+    """Live activities on local calendar days start..end inclusive."""
+    tz = user.tzinfo
+    return live_activities(user).filter(
+        activity_date__gte=local_day_start(start, tz),
+        activity_date__lt=local_day_start(end + dt.timedelta(days=1), tz),
+    )
+
+
+# --- totals -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Totals:
+    total_activities: int
+    total_duration_minutes: int
+    total_distance_km: float
+    total_calories: int
+    activity_types: dict[str, int]
+
+    @property
+    def avg_duration_minutes(self) -> float:
+        if not self.total_activities:
+            return 0
+        return _round2(Decimal(self.total_duration_minutes) / self.total_activities)
+
+
+def totals_by_type(queryset: QuerySet[Activity]) -> Totals:
+    """One GROUP BY query; the totals are the sum of the (few) per-type groups."""
+    groups = list(
+        queryset.values("activity_type")
+        .annotate(
+            n=Count("id"),
+            duration=Sum("duration_minutes"),
+            distance=Sum("distance_km"),
+            calories=Sum("calories_burned"),
+        )
+        .order_by("-n", "activity_type")
+    )
+    return Totals(
+        total_activities=sum(g["n"] for g in groups),
+        total_duration_minutes=sum(g["duration"] or 0 for g in groups),
+        total_distance_km=_round2(sum((g["distance"] or Decimal(0)) for g in groups)),
+        total_calories=sum(g["calories"] or 0 for g in groups),
+        activity_types={g["activity_type"]: g["n"] for g in groups},
+    )
+
+
+def stats_for_range(*, user: User, start: dt.date, end: dt.date) -> dict:
+    totals = totals_by_type(activities_between(user, start, end))
+    return {
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "total_activities": totals.total_activities,
+        "total_duration_minutes": totals.total_duration_minutes,
+        "total_distance_km": totals.total_distance_km,
+        "total_calories": totals.total_calories,
+        "activity_types": totals.activity_types,
+    }
+
+
+def stats_last_days(*, user: User, days: int, with_types: bool, today: dt.date | None = None) -> dict:
+    today = today or local_today(user)
+    start = today - dt.timedelta(days=days - 1)
+    totals = totals_by_type(activities_between(user, start, today))
+    body = {
+        "period": f"last_{days}_days",
+        "start_date": start.isoformat(),
+        "end_date": today.isoformat(),
+        "total_activities": totals.total_activities,
+        "total_duration_minutes": totals.total_duration_minutes,
+        "total_distance_km": totals.total_distance_km,
+        "avg_duration_minutes": totals.avg_duration_minutes,
+    }
+    if with_types:
+        body["activity_types"] = totals.activity_types
+    return body
+
+
+def stats_by_type(*, user: User) -> dict:
+    breakdown = dict(
+        live_activities(user).values_list("activity_type").annotate(n=Count("id")).order_by("-n", "activity_type")
+    )
+    return {"activity_breakdown": breakdown, "total_activities": sum(breakdown.values())}
+
+
+# --- streaks ----------------------------------------------------------------------------------
+
+
+class DayNumber(Func):
+    """Days since 1970-01-01 of a date expression, as an integer, on PostgreSQL and SQLite."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="(%(expressions)s - DATE '1970-01-01')", **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)", **extra_context
+        )
+
+
+@dataclass(frozen=True)
+class Streaks:
+    current_days: int
+    longest_days: int
+    longest_start: dt.date | None
+    longest_end: dt.date | None
+
+
+def streaks(*, user: User, today: dt.date | None = None) -> Streaks:
+    """Gaps and islands over the distinct local days with activity, in one query.
+
+    Consecutive day numbers minus their row number are constant within a run of days, so
+    grouping by that difference yields each streak. The query returns only two islands: the
+    longest (the most recent one on ties) and the most recent.
+    """
+    today = today or local_today(user)
+    days = (
+        live_activities(user)
+        .annotate(day_number=DayNumber(TruncDate("activity_date", tzinfo=user.tzinfo)))
+        .values("day_number")
+        .distinct()
+    )
+    days_sql, params = days.query.sql_with_params()
+    sql = f"""
+        WITH days AS ({days_sql}),
+        islands AS (
+            SELECT day_number - ROW_NUMBER() OVER (ORDER BY day_number) AS island, day_number FROM days
+        ),
+        runs AS (
+            SELECT MIN(day_number) AS first_day, MAX(day_number) AS last_day, COUNT(*) AS length
+            FROM islands GROUP BY island
+        ),
+        ranked AS (
+            SELECT first_day, last_day, length,
+                   ROW_NUMBER() OVER (ORDER BY length DESC, last_day DESC) AS by_length,
+                   ROW_NUMBER() OVER (ORDER BY last_day DESC) AS by_recency
+            FROM runs
+        )
+        SELECT first_day, last_day, length, by_length, by_recency FROM ranked
+        WHERE by_length = 1 OR by_recency = 1
+    """  # noqa: S608 - only the ORM-compiled subquery is interpolated; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    longest = next((r for r in rows if r[3] == 1), None)
+    recent = next((r for r in rows if r[4] == 1), None)
+    current = 0
+    if recent is not None:
+        last_day = EPOCH + dt.timedelta(days=recent[1])
+        if last_day >= today - dt.timedelta(days=1):
+            current = recent[2]
+    if longest is None:
+        return Streaks(current_days=0, longest_days=0, longest_start=None, longest_end=None)
+    return Streaks(
+        current_days=current,
+        longest_days=longest[2],
+        longest_start=EPOCH + dt.timedelta(days=longest[0]),
+        longest_end=EPOCH + dt.timedelta(days=longest[1]),
+    )
+
+
+def streak_summary(*, user: User) -> dict:
+    today = local_today(user)
+    result = streaks(user=user, today=today)
+    return {
+        "current_streak_days": result.current_days,
+        "longest_streak_days": result.longest_days,
+        "longest_streak_start": result.longest_start.isoformat() if result.longest_start else None,
+        "longest_streak_end": result.longest_end.isoformat() if result.longest_end else None,
+        "today": today.isoformat(),
+    }
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+
+def activity_level(total: int) -> str:
+    if total == 0:
+        return "inactive"
+    if total < 10:
+        return "beginner"
+    if total < 50:
+        return "intermediate"
+    if total < 100:
+        return "active"
+    return "expert"
+
+
+def summary(*, user: User) -> dict:
+    used_tags = Tag.objects.filter(user=user, activities__user=user, activities__deleted_at__isnull=True)
+    tag_count = (
+        used_tags.filter(user=OuterRef("user"))
+        .order_by()
+        .values("user")
+        .annotate(n=Count("id", distinct=True))
+        .values("n")
+    )
+    rows = (
+        live_activities(user)
+        .values("user")
+        .annotate(
+            n=Count("id"),
+            duration=Sum("duration_minutes"),
+            distance=Sum("distance_km"),
+            last=Max("activity_date"),
+            tags=Subquery(tag_count, output_field=IntegerField()),
+        )
+    )
+    row = next(iter(rows), {})
+    streak = streaks(user=user)
+    total = row.get("n", 0)
+    last = row.get("last")
+    return {
+        "username": user.username,
+        "member_since": timezone.localtime(user.date_joined, user.tzinfo).date().isoformat(),
+        "total_activities": total,
+        "total_duration_minutes": row.get("duration") or 0,
+        "total_distance_km": _round2(row.get("distance")),
+        "unique_tag_count": row.get("tags") or 0,
+        "last_activity_date": last.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if last else None,
+        "activity_level": activity_level(total),
+        "current_streak_days": streak.current_days,
+        "longest_streak_days": streak.longest_days,
+    }
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+def top_tags(*, user: User, limit: int) -> dict:
+    """The most used tags and, through a window count in the same query, how many tags are used."""
+    rows = list(
+        Tag.objects.filter(user=user, activities__deleted_at__isnull=True)
+        .values("name")
+        .annotate(count=Count("activities"), total=Window(Count("*")))
+        .order_by("-count", "name")[:limit]
+    )
+    return {
+        "tags": [{"tag_name": r["name"], "count": r["count"]} for r in rows],
+        "total_unique_tags": rows[0]["total"] if rows else 0,
+    }
+
+
+# --- records ----------------------------------------------------------------------------------
+
+def personal_records(*, user: User) -> dict:
+    # Exact decimal division, so equal paces tie (and the earlier activity keeps the record).
+    exact = DecimalField(max_digits=20, decimal_places=8)
+    qualifying_pace = Case(
+        When(distance_km__gte=1, then=ExpressionWrapper(Cast("duration_minutes", exact) / F("distance_km"),
+                                                        output_field=exact)),
+        default=None,
+        output_field=exact,
+    )
+    metrics = {
+        "longest_distance_km": F("distance_km").desc(nulls_last=True),
+        "longest_duration_minutes": F("duration_minutes").desc(nulls_last=True),
+        "most_calories": F("calories_burned").desc(nulls_last=True),
+        "fastest_pace_min_per_km": F("pace").asc(nulls_last=True),
+    }
+    # The earliest activity that reached a record holds it (then the lowest id).
+    ranks = {
+        f"rank_{name}": Window(
+            RowNumber(), partition_by=[F("activity_type")], order_by=[order, F("activity_date").asc(), F("id").asc()]
+        )
+        for name, order in metrics.items()
+    }
+    rows = list(
+        live_activities(user)
+        .annotate(pace=qualifying_pace)
+        .annotate(**ranks)
+        .filter(Q(**{f"rank_{name}": 1 for name in metrics}, _connector=Q.OR))
+        .values(
+            "id", "activity_type", "activity_date", "distance_km", "duration_minutes", "calories_burned", "pace",
+            *ranks,
+        )
+    )
+    value_of = {
+        "longest_distance_km": lambda r: _round2(r["distance_km"]) if r["distance_km"] is not None else None,
+        "longest_duration_minutes": lambda r: r["duration_minutes"],
+        "most_calories": lambda r: r["calories_burned"],
+        "fastest_pace_min_per_km": lambda r: (
+            _round2(Decimal(r["duration_minutes"]) / r["distance_km"]) if r["pace"] is not None else None
+        ),
+    }
+    records: dict[str, dict] = {}
+    for row in rows:  # at most 4 rows per activity type
+        for name in metrics:
+            if row[f"rank_{name}"] != 1:
+                continue
+            value = value_of[name](row)
+            if value is None:
+                continue
+            records.setdefault(row["activity_type"], {})[name] = {
+                "value": value,
+                "activity_id": row["id"],
+                "activity_date": row["activity_date"].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            }
+    streak = streaks(user=user)
+    return {
+        "records": dict(sorted(records.items())),
+        "longest_streak_days": {
+            "value": streak.longest_days,
+            "start_date": streak.longest_start.isoformat() if streak.longest_start else None,
+            "end_date": streak.longest_end.isoformat() if streak.longest_end else None,
+        },
+    }
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+
+def _month_start(day: dt.date, back: int = 0) -> dt.date:
+    index = day.year * 12 + (day.month - 1) - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _change_pct(current, previous) -> float | None:
+    if not previous:
+        return None
+    return _round2((Decimal(current) - Decimal(previous)) * 100 / Decimal(previous))
+
+
+def monthly_trends(*, user: User, months: int, activity_type: str | None = None) -> dict:
+    """Calendar months (user's time zone), oldest first, empty months as zeros.
+
+    One query over months+1 months: the extra, earlier month gives the first month its change.
+    ``average_pace_min_per_km`` is distance-weighted: minutes of activities with a distance over
+    their kilometres.
+    """
+    today = local_today(user)
+    first = _month_start(today, back=months)
+    queryset = activities_between(user, first, today)
+    if activity_type:
+        queryset = queryset.filter(activity_type=activity_type.strip().lower())
+    with_distance = Q(distance_km__gt=0)
+    rows = (
+        queryset.annotate(month=TruncMonth("activity_date", tzinfo=user.tzinfo))
+        .values("month")
+        .annotate(
+            n=Count("id"),
+            distance=Sum("distance_km"),
+            duration=Sum("duration_minutes"),
+            paced_minutes=Sum("duration_minutes", filter=with_distance),
+            paced_km=Sum("distance_km", filter=with_distance, output_field=DecimalField()),
+        )
+    )
+    by_month = {timezone.localtime(r["month"], user.tzinfo).date().replace(day=1)
+                if isinstance(r["month"], dt.datetime) else r["month"]: r for r in rows}
+    trends, previous = [], None
+    for back in range(months, -1, -1):
+        month = _month_start(today, back=back)
+        row = by_month.get(month, {})
+        count, distance = row.get("n", 0), row.get("distance") or Decimal(0)
+        entry = {
+            "month": month.strftime("%Y-%m"),
+            "total_activities": count,
+            "total_distance_km": _round2(distance),
+            "total_duration_minutes": row.get("duration") or 0,
+            "average_pace_min_per_km": (
+                _round2(Decimal(row["paced_minutes"]) / row["paced_km"]) if row.get("paced_km") else None
+            ),
+        }
+        if previous is not None:
+            entry["vs_previous_month"] = {
+                "activities_change_pct": _change_pct(count, previous[0]),
+                "distance_change_pct": _change_pct(distance, previous[1]),
+            }
+            trends.append(entry)
+        previous = (count, distance)
+    return {"trends": trends, "total_months": len(trends)}

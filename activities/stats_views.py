@@ -1,0 +1,151 @@
+"""Statistics endpoints (API.md §4): thin views over activities.statistics, cached per user."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelog.api.schema import PROBLEM_RESPONSES
+from activities import statistics
+from activities import stats_serializers as s
+from activities.stats_cache import cached_stats
+
+CACHE_HEADER = {"X-Cache": OpenApiResponse(description="HIT or MISS")}
+
+
+class StatsView(APIView):
+    """Validates the query, serves from the per-user cache, and says whether it was a hit."""
+
+    endpoint: str
+    query_serializer = None
+
+    def compute(self, user, params: dict) -> dict:
+        raise NotImplementedError
+
+    def get(self, request):
+        params: dict = {}
+        if self.query_serializer is not None:
+            query = self.query_serializer(data=request.query_params, context={"user": request.user})
+            query.is_valid(raise_exception=True)
+            params = query.validated_data
+        body, hit = cached_stats(
+            user=request.user,
+            endpoint=self.endpoint,
+            params={k: str(v) for k, v in params.items()},
+            compute=lambda: self.compute(request.user, params),
+        )
+        return Response(body, headers={"X-Cache": "HIT" if hit else "MISS"})
+
+
+def _doc(response_serializer, summary: str, query=None):
+    return extend_schema(
+        tags=["statistics"],
+        summary=summary,
+        parameters=[query] if query else None,
+        responses={200: response_serializer, **PROBLEM_RESPONSES},
+    )
+
+
+class RangeStatsView(StatsView):
+    endpoint = "range"
+    query_serializer = s.RangeQuerySerializer
+
+    @_doc(s.RangeStatsSerializer, "Totals for a range of local days (default: the last 30 days)",
+          s.RangeQuerySerializer)
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.stats_for_range(user=user, start=params["start"], end=params["end"])
+
+
+class WeeklyStatsView(StatsView):
+    endpoint = "weekly"
+
+    @_doc(s.PeriodStatsSerializer, "The last 7 days, today included")
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.stats_last_days(user=user, days=7, with_types=False)
+
+
+class MonthlyStatsView(StatsView):
+    endpoint = "monthly"
+
+    @_doc(s.MonthlyStatsSerializer, "The last 30 days, today included, with a per-type count")
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.stats_last_days(user=user, days=30, with_types=True)
+
+
+class ByTypeStatsView(StatsView):
+    endpoint = "by-type"
+
+    @_doc(s.ByTypeSerializer, "All-time count per activity type")
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.stats_by_type(user=user)
+
+
+class SummaryView(StatsView):
+    endpoint = "summary"
+
+    @_doc(s.SummarySerializer, "All-time totals, activity level and streaks")
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.summary(user=user)
+
+
+class TopTagsView(StatsView):
+    endpoint = "top-tags"
+    query_serializer = s.TopTagsQuerySerializer
+
+    @_doc(s.TopTagsSerializer, "Most used tags", s.TopTagsQuerySerializer)
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.top_tags(user=user, limit=params["limit"])
+
+
+class StreaksView(StatsView):
+    endpoint = "streaks"
+
+    @_doc(s.StreaksSerializer, "Current and longest streak of consecutive local days with activity")
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.streak_summary(user=user)
+
+
+class RecordsView(StatsView):
+    endpoint = "records"
+
+    @_doc(s.RecordsSerializer, "Personal records per activity type")
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.personal_records(user=user)
+
+
+class MonthlyTrendsView(StatsView):
+    endpoint = "trends-monthly"
+    query_serializer = s.TrendsQuerySerializer
+
+    @_doc(s.TrendsSerializer, "Calendar-month totals, oldest first, with change against the previous month",
+          s.TrendsQuerySerializer)
+    def get(self, request):
+        return super().get(request)
+
+    def compute(self, user, params):
+        return statistics.monthly_trends(
+            user=user, months=params["months"], activity_type=params.get("activity_type") or None
+        )

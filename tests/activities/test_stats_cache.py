@@ -1,0 +1,118 @@
+"""Statistics are cached per user in Redis, yet every write shows in the very next response;
+with Redis unreachable they are computed live."""
+
+import datetime as dt
+import logging
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from tests.factories import ActivityFactory
+
+SUMMARY = "/api/v1/users/me/summary"
+ALL = ["/api/v1/activities/stats", "/api/v1/users/me/stats/weekly", "/api/v1/users/me/stats/monthly",
+       "/api/v1/users/me/stats/by-type", SUMMARY, "/api/v1/users/me/tags/top", "/api/v1/users/me/streaks",
+       "/api/v1/analytics/records", "/api/v1/analytics/trends/monthly"]
+
+
+def payload(**overrides):
+    data = {"activity_type": "running", "duration_minutes": 30, "distance_km": 5,
+            "activity_date": (timezone.now() - dt.timedelta(hours=1)).isoformat()}
+    data.update(overrides)
+    return data
+
+
+def warm(client, path=SUMMARY):
+    first, second = client.get(path), client.get(path)
+    assert (first["X-Cache"], second["X-Cache"]) == ("MISS", "HIT")
+    assert first.json() == second.json()
+    return second.json()
+
+
+def test_every_endpoint_is_cached_per_user(auth_client, other_client, user, other_user):
+    ActivityFactory(user=user)
+    for path in ALL:
+        warm(auth_client, path)
+    assert other_client.get(SUMMARY)["X-Cache"] == "MISS"  # not the first user's entry
+    assert other_client.get(SUMMARY).json()["total_activities"] == 0
+
+
+def test_parameters_are_part_of_the_key(auth_client, user):
+    ActivityFactory(user=user)
+    assert auth_client.get("/api/v1/users/me/tags/top", {"limit": 1})["X-Cache"] == "MISS"
+    assert auth_client.get("/api/v1/users/me/tags/top", {"limit": 2})["X-Cache"] == "MISS"
+    assert auth_client.get("/api/v1/users/me/tags/top", {"limit": 1})["X-Cache"] == "HIT"
+
+
+def _write_paths(client, user):
+    """Each write path, as (description, action, how the next summary must differ)."""
+    kept = ActivityFactory(user=user, duration_minutes=30)
+    deleted = ActivityFactory(user=user, duration_minutes=30, deleted_at=timezone.now())
+    base = f"/api/v1/activities/{kept.pk}"
+    return [
+        ("create", lambda: client.post("/api/v1/activities", payload(), format="json"),
+         lambda s: s["total_activities"] == 2),
+        ("patch", lambda: client.patch(base, {"duration_minutes": 100}, format="json"),
+         lambda s: s["total_duration_minutes"] == 100),
+        ("put", lambda: client.put(base, payload(duration_minutes=50), format="json"),
+         lambda s: s["total_duration_minutes"] == 50),
+        ("delete", lambda: client.delete(base), lambda s: s["total_activities"] == 0),
+        ("restore", lambda: client.post(f"/api/v1/activities/{deleted.pk}/restore"),
+         lambda s: s["total_activities"] == 2),
+        ("batch create", lambda: client.post("/api/v1/activities/batch",
+                                             {"activities": [payload(), payload()]}, format="json"),
+         lambda s: s["total_activities"] == 3),
+        ("batch delete", lambda: client.delete("/api/v1/activities/batch", {"ids": [kept.pk, deleted.pk]},
+                                               format="json"),
+         lambda s: s["total_activities"] == 0),
+        ("timezone change", lambda: client.patch("/api/v1/users/me", {"timezone": "Pacific/Kiritimati"},
+                                                 format="json"),
+         lambda s: s["member_since"] == timezone.localtime(user.date_joined,
+                                                           dt.timezone(dt.timedelta(hours=14))).date().isoformat()),
+    ]
+
+
+@pytest.mark.parametrize("index", range(8), ids=["create", "patch", "put", "delete", "restore", "batch-create",
+                                                 "batch-delete", "timezone"])
+def test_a_write_is_visible_in_the_very_next_response(auth_client, user, index):
+    name, action, fresh = _write_paths(auth_client, user)[index]
+    warm(auth_client)
+    response = action()
+    assert response.status_code < 300, (name, response.content)
+    after = auth_client.get(SUMMARY)
+    assert after["X-Cache"] == "MISS", name
+    assert fresh(after.json()), (name, after.json())
+
+
+def test_a_soft_deleted_activity_restored_by_an_admin_shows_up(auth_client, user, admin_client):
+    activity = ActivityFactory(user=user, deleted_at=timezone.now())
+    assert warm(auth_client)["total_activities"] == 0
+    response = admin_client.post("/admin/activities/activity/", {
+        "action": "restore_activities", "_selected_action": [activity.pk]})
+    assert response.status_code == 302
+    assert auth_client.get(SUMMARY).json()["total_activities"] == 1
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache points at a closed port, exactly as when ElastiCache is unreachable."""
+    down = {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    settings.CACHES = {"default": down}
+    yield
+    cache.close()
+
+
+def test_with_redis_down_every_endpoint_answers_correctly_and_warns_once(redis_down, auth_client, user, caplog):
+    ActivityFactory(user=user, duration_minutes=42, tags=["t"])
+    caplog.set_level(logging.WARNING, logger="activelog.cache")
+    for _ in range(2):
+        for path in ALL:
+            response = auth_client.get(path)
+            assert response.status_code == 200, (path, response.content)
+            assert response["X-Cache"] == "MISS"
+    assert auth_client.get(SUMMARY).json()["total_duration_minutes"] == 42
+    assert auth_client.get("/api/v1/users/me/tags/top").json()["total_unique_tags"] == 1
+    warnings = [r for r in caplog.records if r.name == "activelog.cache"]
+    assert len(warnings) <= 1
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in warnings)
