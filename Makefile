@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean lock
+.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean lock bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ lock: install
 	{ echo "# Every transitive dependency, pinned (pip freeze of the dev environment)."; \
 	  echo "# Regenerate after changing requirements*.txt: make lock"; \
 	  $(BIN)/pip freeze --exclude-editable; } > constraints.txt
+
+## Statistics latency benchmark (100,000 activities, PostgreSQL, real HTTP): see bench/stats.py
+bench: install
+	$(BIN)/python bench/stats.py $(BENCH_ARGS)

@@ -11,6 +11,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User
+from activities.services import photo_files_of_users, stored_files_delete_on_commit
+
+
+def _validate_password(password: str, user: User, *, field: str) -> None:
+    """Django's password validators, with their messages reported under ``field``."""
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
 
 
 def _check_unique(*, username: str | None = None, email: str | None = None, exclude_id: int | None = None):
@@ -28,9 +37,18 @@ def _check_unique(*, username: str | None = None, email: str | None = None, excl
 def user_create(*, username: str, email: str, password: str) -> User:
     username = username.strip()
     email = email.strip().lower()
-    _check_unique(username=username, email=email)
     user = User(username=username, email=email)
-    password_validation.validate_password(password, user)
+    errors: dict[str, list[str]] = {}
+    for check in (
+        lambda: _check_unique(username=username, email=email),
+        lambda: _validate_password(password, user, field="password"),
+    ):
+        try:
+            check()
+        except ValidationError as exc:  # report every problem at once, not one per attempt
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
     user.set_password(password)
     user.full_clean(validate_unique=False, validate_constraints=False)  # checked above, ignoring case
     try:
@@ -71,7 +89,7 @@ def user_revoke_refresh_tokens(*, user: User) -> int:
 def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
     if not user.check_password(current_password):
         raise ValidationError({"current_password": ["The current password is incorrect."]})
-    password_validation.validate_password(new_password, user)
+    _validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
     # The password hash is part of every token (CHECK_REVOKE_TOKEN): old access tokens stop
@@ -84,7 +102,9 @@ def user_delete(*, user: User, password: str) -> None:
     if not user.check_password(password):
         raise ValidationError({"password": ["The password is incorrect."]})
     user_revoke_refresh_tokens(user=user)
+    files = photo_files_of_users(user_ids=[user.pk])
     user.delete()
+    stored_files_delete_on_commit(files)
 
 
 def tokens_for_user(*, user: User) -> dict[str, str]:

@@ -4,11 +4,13 @@ import uuid
 from activelog.request_context import request_id_var
 
 # A client-supplied id is reused only when it is a short, log-safe token.
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# fullmatch, not match with "$": "$" also matches before a trailing newline, and a newline in a
+# response header is a crash (BadHeaderError) or, worse, header injection.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def incoming_or_new_request_id(value: str | None) -> str:
-    if value and _SANE_REQUEST_ID.match(value):
+    if value and _SANE_REQUEST_ID.fullmatch(value):
         return value
     return uuid.uuid4().hex
 

@@ -1,5 +1,6 @@
 """Every write to activities and tags goes through here."""
 
+import logging
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -7,8 +8,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from activities.models import Activity, Tag
+from activities.models import Activity, Photo, Tag
 from activities.stats_cache import stats_version_bump
+
+logger = logging.getLogger(__name__)
 
 ACTIVITY_FIELDS = (
     "activity_type",
@@ -113,3 +116,25 @@ def activity_batch_soft_delete(*, user: User, ids: Iterable[int]) -> tuple[int, 
         Activity.objects.filter(pk__in=found).update(deleted_at=now, updated_at=now)
         stats_version_bump(user_id=user.pk)
     return len(found), [pk for pk in wanted if pk not in found]
+
+
+def photo_files_of_users(*, user_ids) -> list[tuple]:
+    """(storage, name) of every stored photo file of these users, collected before a deletion:
+    the rows go with the user (CASCADE), the stored files do not."""
+    photos = Photo.objects.filter(activity__user__in=user_ids).only("image", "thumbnail")
+    return [(f.storage, f.name) for photo in photos for f in (photo.image, photo.thumbnail) if f.name]
+
+
+def stored_files_delete_on_commit(files: list[tuple]) -> None:
+    """Remove stored files once the surrounding deletion has committed (never before: a rolled
+    back deletion must keep its files)."""
+
+    def delete() -> None:
+        for storage, name in files:
+            try:
+                storage.delete(name)
+            except Exception:  # a leftover file must not undo or fail a committed deletion
+                logger.exception("Could not delete stored file %s", name)
+
+    if files:
+        transaction.on_commit(delete)

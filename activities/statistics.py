@@ -17,6 +17,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Func,
@@ -30,8 +31,9 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Cast, RowNumber, TruncDate, TruncMonth
+from django.db.models.functions import Cast, TruncDate, TruncMonth
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from activities.models import Activity, Tag
@@ -248,12 +250,16 @@ def activity_level(total: int) -> str:
 
 
 def summary(*, user: User) -> dict:
-    used_tags = Tag.objects.filter(user=user, activities__user=user, activities__deleted_at__isnull=True)
+    # Tags with at least one live activity: an EXISTS probe per tag (a few dozen), stopping at the
+    # first match, instead of joining every tag link. Not correlated with the outer rows, so
+    # PostgreSQL evaluates it once (an InitPlan).
+    live_links = Activity.tags.through.objects.filter(tag_id=OuterRef("pk"), activity__deleted_at__isnull=True)
     tag_count = (
-        used_tags.filter(user=OuterRef("user"))
+        Tag.objects.filter(user=user)
+        .filter(Exists(live_links))
         .order_by()
         .values("user")
-        .annotate(n=Count("id", distinct=True))
+        .annotate(n=Count("id"))
         .values("n")
     )
     rows = (
@@ -304,62 +310,93 @@ def top_tags(*, user: User, limit: int) -> dict:
 
 # --- records ----------------------------------------------------------------------------------
 
+RECORD_KINDS = ("longest_distance_km", "longest_duration_minutes", "most_calories", "fastest_pace_min_per_km")
+
+
+def _as_utc(value) -> dt.datetime:
+    """Raw SQL bypasses Django's converters: SQLite hands back text, PostgreSQL a datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 def personal_records(*, user: User) -> dict:
-    # Exact decimal division, so equal paces tie (and the earlier activity keeps the record).
-    exact = DecimalField(max_digits=20, decimal_places=8)
+    """Per type: the best distance, duration, calories and pace, each held by the earliest activity
+    that reached it (then the lowest id).
+
+    One pass: per-type MAX/MIN window aggregates share one partition (the index already yields
+    rows in activity_type order), rows equal to their type's best become candidates, and a
+    ROW_NUMBER over the (few) candidates picks the holder.
+    """
+    exact = DecimalField(max_digits=20, decimal_places=8)  # exact division: equal paces tie
     qualifying_pace = Case(
-        When(distance_km__gte=1, then=ExpressionWrapper(Cast("duration_minutes", exact) / F("distance_km"),
-                                                        output_field=exact)),
+        When(
+            distance_km__gte=1,
+            then=ExpressionWrapper(Cast("duration_minutes", exact) / F("distance_km"), output_field=exact),
+        ),
         default=None,
         output_field=exact,
     )
-    metrics = {
-        "longest_distance_km": F("distance_km").desc(nulls_last=True),
-        "longest_duration_minutes": F("duration_minutes").desc(nulls_last=True),
-        "most_calories": F("calories_burned").desc(nulls_last=True),
-        "fastest_pace_min_per_km": F("pace").asc(nulls_last=True),
-    }
-    # The earliest activity that reached a record holds it (then the lowest id).
-    ranks = {
-        f"rank_{name}": Window(
-            RowNumber(), partition_by=[F("activity_type")], order_by=[order, F("activity_date").asc(), F("id").asc()]
-        )
-        for name, order in metrics.items()
-    }
-    rows = list(
+    base = (
         live_activities(user)
         .annotate(pace=qualifying_pace)
-        .annotate(**ranks)
-        .filter(Q(**{f"rank_{name}": 1 for name in metrics}, _connector=Q.OR))
-        .values(
-            "id", "activity_type", "activity_date", "distance_km", "duration_minutes", "calories_burned", "pace",
-            *ranks,
-        )
+        .values("id", "activity_type", "activity_date", "distance_km", "duration_minutes", "calories_burned", "pace")
     )
-    value_of = {
-        "longest_distance_km": lambda r: _round2(r["distance_km"]) if r["distance_km"] is not None else None,
-        "longest_duration_minutes": lambda r: r["duration_minutes"],
-        "most_calories": lambda r: r["calories_burned"],
-        "fastest_pace_min_per_km": lambda r: (
-            _round2(Decimal(r["duration_minutes"]) / r["distance_km"]) if r["pace"] is not None else None
+    base_sql, params = base.query.sql_with_params()
+    candidate_columns = "id, activity_type, activity_date, distance_km, duration_minutes, calories_burned"
+    sql = f"""
+        WITH base AS ({base_sql}),
+        best AS (
+            SELECT base.*,
+                   MAX(distance_km) OVER per_type AS best_distance,
+                   MAX(duration_minutes) OVER per_type AS best_duration,
+                   MAX(calories_burned) OVER per_type AS best_calories,
+                   MIN(pace) OVER per_type AS best_pace
+            FROM base
+            WINDOW per_type AS (PARTITION BY activity_type)
         ),
-    }
+        candidates AS (
+            SELECT 'longest_distance_km' AS kind, {candidate_columns} FROM best WHERE distance_km = best_distance
+            UNION ALL
+            SELECT 'longest_duration_minutes', {candidate_columns} FROM best WHERE duration_minutes = best_duration
+            UNION ALL
+            SELECT 'most_calories', {candidate_columns} FROM best WHERE calories_burned = best_calories
+            UNION ALL
+            SELECT 'fastest_pace_min_per_km', {candidate_columns} FROM best WHERE pace = best_pace
+        ),
+        ranked AS (
+            SELECT candidates.*,
+                   ROW_NUMBER() OVER (PARTITION BY kind, activity_type ORDER BY activity_date, id) AS holder
+            FROM candidates
+        )
+        SELECT kind, {candidate_columns} FROM ranked WHERE holder = 1
+    """  # noqa: S608 - only the ORM-compiled subquery is interpolated; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+
+    def value_of(kind, distance, duration, calories):
+        if kind == "longest_distance_km":
+            return _round2(Decimal(str(distance)))
+        if kind == "longest_duration_minutes":
+            return int(duration)
+        if kind == "most_calories":
+            return int(calories)
+        return _round2(Decimal(duration) / Decimal(str(distance)))
+
     records: dict[str, dict] = {}
-    for row in rows:  # at most 4 rows per activity type
-        for name in metrics:
-            if row[f"rank_{name}"] != 1:
-                continue
-            value = value_of[name](row)
-            if value is None:
-                continue
-            records.setdefault(row["activity_type"], {})[name] = {
-                "value": value,
-                "activity_id": row["id"],
-                "activity_date": row["activity_date"].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-            }
+    for kind, activity_id, activity_type, activity_date, distance, duration, calories in rows:  # ≤ 4 per type
+        records.setdefault(activity_type, {})[kind] = {
+            "value": value_of(kind, distance, duration, calories),
+            "activity_id": activity_id,
+            "activity_date": _as_utc(activity_date).isoformat().replace("+00:00", "Z"),
+        }
+    records = {t: {k: r[k] for k in RECORD_KINDS if k in r} for t, r in sorted(records.items())}
     streak = streaks(user=user)
     return {
-        "records": dict(sorted(records.items())),
+        "records": records,
         "longest_streak_days": {
             "value": streak.longest_days,
             "start_date": streak.longest_start.isoformat() if streak.longest_start else None,

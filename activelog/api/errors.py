@@ -6,14 +6,17 @@ through ``problem_response`` via the project's handler404/handler500.
 """
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.views import set_rollback
 
 logger = logging.getLogger("activelog.api")
 
@@ -122,6 +125,18 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+def _problem(request, body: dict, status_code: int, headers: dict | None = None) -> Response:
+    """A DRF response that is always rendered as JSON.
+
+    Views with other renderers (the YAML schema, the HTML docs page) would otherwise render the
+    problem with their own renderer under an application/problem+json label.
+    """
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
 def problem_exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: every exception raised in an API view becomes a problem response."""
     request = context.get("request")
@@ -135,24 +150,31 @@ def problem_exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
 
+    set_rollback()  # like DRF's own handler: an error inside ATOMIC_REQUESTS writes nothing
     if not isinstance(exc, exceptions.APIException):
+        request_id = getattr(request, "request_id", None)
         logger.exception(
             "Unhandled exception in %s %s",
             getattr(request, "method", "?"),
             getattr(request, "path", "?"),
+            extra={"request_id": request_id or "-"},
         )
         body = problem_body(request, 500, "An unexpected error occurred. Quote the request id when reporting it.")
-        return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+        return _problem(request, body, 500)
 
     headers = {}
+    status_code = exc.status_code
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        # DRF turns these into a 403 on views without authentication classes (login, refresh),
+        # because it has no WWW-Authenticate challenge to offer. This API always has one.
+        status_code = status.HTTP_401_UNAUTHORIZED
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     if isinstance(exc, exceptions.Throttled):
-        headers["Retry-After"] = str(max(1, int(exc.wait or 1)))
+        # Never tell a client to come back before the window has really moved on.
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
     if isinstance(exc, ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
 
-    status_code = exc.status_code
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
         detail = "One or more fields are invalid."
@@ -166,4 +188,4 @@ def problem_exception_handler(exc, context):
         if isinstance(exc, exceptions.Throttled):
             detail = f"Request limit reached. Try again in {headers['Retry-After']} seconds."
         body = problem_body(request, status_code, detail)
-    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return _problem(request, body, status_code, headers)

@@ -5,15 +5,29 @@ X-Forwarded-For entry added by our own load balancer, never the spoofable left-m
 If the cache is unreachable the throttles fail open: availability over rate limiting.
 """
 
+import hashlib
+
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
+from rest_framework.settings import api_settings
 
 
 class _SettingsRates:
-    """Read rates at request time so overridden settings (and tests) take effect."""
+    """Read rates at request time so overridden settings (and tests) take effect.
+
+    A scope missing from settings.THROTTLE_RATES (a partial override) keeps its configured
+    default instead of failing every request of that scope.
+    """
 
     def get_rate(self):
-        return settings.THROTTLE_RATES[self.scope]
+        rates = getattr(settings, "THROTTLE_RATES", None) or {}
+        if self.scope in rates:
+            return rates[self.scope]
+        defaults = api_settings.DEFAULT_THROTTLE_RATES or {}
+        if self.scope in defaults:
+            return defaults[self.scope]
+        raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r} (settings.THROTTLE_RATES)")
 
 
 class UserRateThrottle(_SettingsRates, throttling.UserRateThrottle):
@@ -51,13 +65,25 @@ class RefreshIPThrottle(ScopedIPThrottle):
 
 
 class LoginAccountThrottle(_SettingsRates, throttling.SimpleRateThrottle):
-    """Per targeted account (email or username in the body), whatever address the attempts come from."""
+    """Per targeted account (email or username in the body), whatever address the attempts come from.
+
+    The identifier is the one the login uses (the email when given, else the username), compared
+    ignoring case and surrounding spaces. Existing and unknown accounts are counted alike, so the
+    throttle reveals nothing about which accounts exist. The key holds a digest of the identifier:
+    bounded in length whatever the client sends, and no addresses in cache key names.
+    """
 
     scope = "login"
 
     def get_cache_key(self, request, view):
         data = request.data if isinstance(request.data, dict) else {}
-        identifier = data.get("email") or data.get("username")
-        if not isinstance(identifier, str) or not identifier.strip():
+        identifier = None
+        for field in ("email", "username"):
+            value = data.get(field)
+            if isinstance(value, str) and value.strip():
+                identifier = value.strip().lower()
+                break
+        if identifier is None:
             return None
-        return self.cache_format % {"scope": "login_account", "ident": identifier.strip().lower()}
+        digest = hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.cache_format % {"scope": "login_account", "ident": digest}

@@ -192,3 +192,11 @@ def test_register_new_user_can_log_in(api_client):
     )
 
     assert response.status_code == 200
+
+
+def test_register_reports_uniqueness_and_password_problems_together(api_client):
+    UserFactory(username="taken", email="taken@example.com")
+
+    response = register(api_client, username="Taken", email="TAKEN@example.com", password="password123")
+
+    assert_validation_error(response, "username", "email", "password")

@@ -175,7 +175,9 @@ class Reference:
                 buckets[self.day(a).replace(day=1)].append(a)
 
         def change(current, previous):
-            return None if not previous else r2(Fraction(Decimal(current) - Decimal(previous)) * 100 / Fraction(previous))
+            if not previous:
+                return None
+            return r2(Fraction(Decimal(current) - Decimal(previous)) * 100 / Fraction(previous))
 
         trends = []
         for offset in range(-(months - 1), 1):
