@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint check migrations-check deploy-check schema-check seed clean lock bench infra-check hadolint
+.PHONY: system-deps install run test lint check migrations-check deploy-check schema-check seed clean lock bench infra-check hadolint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,18 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
+# Debian packages some tests drive for real (promtool). Installed only when missing.
+SYSTEM_PACKAGES ?= prometheus
+system-deps:
+	@missing=""; \
+	for tool in promtool; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
+
 ## Run the whole test suite against PostgreSQL and Redis on localhost
-test: install
+test: install system-deps
 	$(BIN)/pytest
 
 lint: install

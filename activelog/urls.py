@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from activelog import views
+from health import views as health_views
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -12,6 +13,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Normally answered by health.middleware before host checks; routed too so other methods get 405.
+    path("health", health_views.health, name="health"),
+    path("health/live", health_views.live, name="health-live"),
     path("api/v1/", include(api_v1)),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -20,5 +24,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 
+handler400 = "activelog.views.rejected"
+handler403 = "activelog.views.forbidden"
 handler404 = "activelog.views.not_found"
 handler500 = "activelog.views.crashed"

@@ -1,6 +1,6 @@
 from django.http import HttpResponseNotFound
 from django.shortcuts import render
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 
 from activelog.api.errors import problem_response
 
@@ -27,3 +27,17 @@ def crashed(request):
             request, 500, "An unexpected error occurred. Quote the request id when reporting it."
         )
     return server_error(request)
+
+
+def rejected(request, exception=None):
+    """400 outside a view, e.g. a Host header not in ALLOWED_HOSTS."""
+    if request.path.startswith("/api/"):
+        return problem_response(request, 400, "Bad request (for example, an unknown Host header).",
+                                errors={"non_field_errors": ["The request was rejected before reaching the API."]})
+    return bad_request(request, exception)
+
+
+def forbidden(request, exception=None):
+    if request.path.startswith("/api/"):
+        return problem_response(request, 403, "You do not have permission to perform this action.")
+    return permission_denied(request, exception)

@@ -69,10 +69,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "activities",
+    "health",
 ]
 
 MIDDLEWARE = [
     "activelog.middleware.RequestIDMiddleware",
+    "health.middleware.HealthCheckMiddleware",  # before host validation and the HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -242,6 +244,20 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
+
+# --- Health checks ----------------------------------------------------------------------------
+
+HEALTH_PROBE_TIMEOUT = env.float("HEALTH_PROBE_TIMEOUT", default=1.0)
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5.0)
+# Ask the EC2 instance metadata service for the instance id (only meaningful on EC2; on Fargate
+# the ECS task metadata endpoint is used automatically).
+HEALTH_EC2_METADATA = env.bool("HEALTH_EC2_METADATA", default=False)
+
+# --- Object storage (switched on by AWS_STORAGE_BUCKET_NAME) ------------------------------------
+
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default=env.str("AWS_REGION", default=""))
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
 
 # --- Internationalisation ---------------------------------------------------------------------
 

@@ -1,0 +1,52 @@
+"""gunicorn settings for ActiveLog on ECS Fargate (0.25-1 vCPU tasks behind an ALB).
+
+Every value can be overridden from the environment; the comments say why each default is what
+it is. Started as PID 1 by the image's CMD: `gunicorn -c gunicorn.conf.py activelog.wsgi`.
+"""
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+# Fargate gives the task its own IP (awsvpc); the ALB target group and the health check use 8080.
+bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
+
+# gthread: threads overlap the I/O waits on PostgreSQL/Redis/S3 that dominate a request, and use
+# far less memory than more processes. Two processes survive one crashing and suit 0.25-1 vCPU;
+# raise GUNICORN_WORKERS with the task's vCPUs. Keep DATABASE_POOL_MAX_SIZE >= threads.
+worker_class = "gthread"
+workers = _int("GUNICORN_WORKERS", 2)
+threads = _int("GUNICORN_THREADS", 4)
+
+# A request that takes longer than this is stuck: the worker is killed and replaced.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM, in-flight requests get this long to finish. It must stay below the ECS container
+# stopTimeout (40 s in the task definition), or ECS SIGKILLs the task mid-request.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+# Longer than the ALB's 60 s idle timeout, so the ALB always closes idle connections first;
+# otherwise it can reuse a connection gunicorn just closed and the client sees a 502.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+
+# Recycle workers now and then (bounded memory growth), with jitter so they don't all restart
+# at the same moment.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+
+# The app is imported in each worker after fork: no database pool, OTel exporter or boto3 client
+# is ever opened in the master and shared across processes.
+preload_app = False
+
+# The heartbeat file goes to /tmp, the task's writable volume (the root filesystem is read-only).
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/tmp")  # noqa: S108
+
+# No control socket: nothing in the container should be able to reconfigure the server.
+control_socket_disable = True
+
+# The app writes one structured line per request itself; gunicorn's own access log would repeat
+# it. Errors and lifecycle messages still go to stderr.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -1,0 +1,23 @@
+from health import views
+
+# Answered before host validation and the HTTPS redirect: the ALB and ECS check with the task's
+# private IP as Host, over plain HTTP.
+HOST_AGNOSTIC_PATHS = {
+    "/health": views.health,
+    "/health/": views.health,
+    "/health/live": views.live,
+    "/health/live/": views.live,
+}
+
+
+class HealthCheckMiddleware:
+    """Serve the operations endpoints first in the chain, whatever the Host header says."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        view = HOST_AGNOSTIC_PATHS.get(request.path_info)
+        if view is not None and request.method in ("GET", "HEAD"):
+            return view(request)
+        return self.get_response(request)

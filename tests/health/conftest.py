@@ -1,0 +1,38 @@
+import boto3
+import pytest
+
+from health import probes
+from tests.support.servers import moto_s3
+
+
+@pytest.fixture(autouse=True)
+def _fresh_probe_state():
+    probes.reset_cache()
+    probes.reset_placement()
+    yield
+    probes.reset_cache()
+    probes.reset_placement()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def media_bucket(settings, s3_endpoint, aws_credentials):
+    name = "activelog-health-test"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+    settings.AWS_STORAGE_BUCKET_NAME = name
+    settings.AWS_S3_ENDPOINT_URL = s3_endpoint
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    return name
