@@ -4,10 +4,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from activelog import views
+from activelog.storage import serve_signed
 from health import views as health_views
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("activities.export_urls")),  # before activities/<id>: activities/export/...
+    path("", include("activities.photo_urls")),
     path("", include("activities.urls")),
 ]
 
@@ -22,6 +25,7 @@ urlpatterns = [
     # Anything else under /api/ is a problem+json 404, also with DEBUG on.
     re_path(r"^api(/.*)?$", views.api_not_found),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("media/signed/<path:name>", serve_signed, name="signed-media"),
 ]
 
 handler400 = "activelog.views.rejected"

@@ -1,9 +1,10 @@
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 RESTORE_WINDOW = timedelta(days=30)
@@ -125,3 +126,58 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return f"Photo {self.pk} of activity {self.activity_id}"
+
+
+def export_upload_to(instance: "ExportJob", filename: str) -> str:
+    return f"exports/{instance.user_id}/{instance.pk}/{filename}"
+
+
+class ExportJob(models.Model):
+    """A report rendered in the background; its state lives here, not in a Celery result backend."""
+
+    EXPIRES_AFTER = timedelta(days=7)
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs")
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.PDF)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    record_count = models.PositiveIntegerField(null=True, blank=True)
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    file = models.FileField(upload_to=export_upload_to, max_length=500, blank=True)
+    trace_context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=100), name="exportjob_progress_range"),
+            models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="exportjob_period_order"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="exportjob_user_created"),
+            models.Index(fields=["expires_at"], name="exportjob_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} report {self.pk} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self.expires_at is None:
+            self.expires_at = timezone.now() + self.EXPIRES_AFTER
+        super().save(*args, **kwargs)

@@ -13,6 +13,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from activelog import __version__
+from activelog.s3 import s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -274,7 +275,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Media: private S3 objects with presigned links when AWS_STORAGE_BUCKET_NAME is set (below),
+    # otherwise the local disk with links that still expire (activelog/storage.py).
+    "default": {"BACKEND": "activelog.storage.SignedFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -283,6 +286,11 @@ STORAGES = {
         )
     },
 }
+
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = s3_storage(
+        bucket=AWS_STORAGE_BUCKET_NAME, region=AWS_S3_REGION_NAME, endpoint_url=AWS_S3_ENDPOINT_URL
+    )
 
 # Outside production there is no collectstatic step: serve from the app directories directly.
 WHITENOISE_USE_FINDERS = not PRODUCTION

@@ -2,7 +2,6 @@ import boto3
 import pytest
 
 from health import probes
-from tests.support.servers import moto_s3
 
 
 @pytest.fixture(autouse=True)
@@ -12,19 +11,6 @@ def _fresh_probe_state():
     yield
     probes.reset_cache()
     probes.reset_placement()
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    with moto_s3() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def aws_credentials(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

@@ -1,0 +1,3 @@
+"""Export and job endpoints (API.md §6)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Photo endpoints (API.md §5)."""
+
+urlpatterns: list = []
