@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from activities.models import Activity
-from activities.services import photo_files_of_users, stored_files_delete_on_commit
+from activities.services import stored_files_delete_on_commit, stored_files_of_users
 
 
 @admin.register(User)
@@ -46,12 +46,12 @@ class UserAdmin(DjangoUserAdmin):
 
     def delete_model(self, request, obj):
         with transaction.atomic():
-            files = photo_files_of_users(user_ids=[obj.pk])
+            files = stored_files_of_users(user_ids=[obj.pk])
             super().delete_model(request, obj)
             stored_files_delete_on_commit(files)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
-            files = photo_files_of_users(user_ids=queryset.order_by().values("pk"))
+            files = stored_files_of_users(user_ids=queryset.order_by().values("pk"))
             super().delete_queryset(request, queryset)
             stored_files_delete_on_commit(files)

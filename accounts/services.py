@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User
-from activities.services import photo_files_of_users, stored_files_delete_on_commit
+from activities.services import stored_files_delete_on_commit, stored_files_of_users
 
 
 def _validate_password(password: str, user: User, *, field: str) -> None:
@@ -102,7 +102,7 @@ def user_delete(*, user: User, password: str) -> None:
     if not user.check_password(password):
         raise ValidationError({"password": ["The password is incorrect."]})
     user_revoke_refresh_tokens(user=user)
-    files = photo_files_of_users(user_ids=[user.pk])
+    files = stored_files_of_users(user_ids=[user.pk])
     user.delete()
     stored_files_delete_on_commit(files)
 

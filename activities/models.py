@@ -157,7 +157,6 @@ class ExportJob(models.Model):
     file_size = models.PositiveBigIntegerField(null=True, blank=True)
     error_message = models.CharField(max_length=500, blank=True, default="")
     file = models.FileField(upload_to=export_upload_to, max_length=500, blank=True)
-    trace_context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

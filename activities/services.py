@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from activities.models import Activity, Photo, Tag
+from activities.models import Activity, ExportJob, Photo, Tag
 from activities.stats_cache import stats_version_bump
 
 logger = logging.getLogger(__name__)
@@ -118,11 +118,13 @@ def activity_batch_soft_delete(*, user: User, ids: Iterable[int]) -> tuple[int, 
     return len(found), [pk for pk in wanted if pk not in found]
 
 
-def photo_files_of_users(*, user_ids) -> list[tuple]:
-    """(storage, name) of every stored photo file of these users, collected before a deletion:
-    the rows go with the user (CASCADE), the stored files do not."""
+def stored_files_of_users(*, user_ids) -> list[tuple]:
+    """(storage, name) of every stored file of these users (photos and report exports), collected
+    before a deletion: the rows go with the user (CASCADE), the stored files do not."""
     photos = Photo.objects.filter(activity__user__in=user_ids).only("image", "thumbnail")
-    return [(f.storage, f.name) for photo in photos for f in (photo.image, photo.thumbnail) if f.name]
+    exports = ExportJob.objects.filter(user__in=user_ids).exclude(file="").only("file")
+    files = [f for photo in photos for f in (photo.image, photo.thumbnail)] + [job.file for job in exports]
+    return [(f.storage, f.name) for f in files if f.name]
 
 
 def stored_files_delete_on_commit(files: list[tuple]) -> None:

@@ -87,3 +87,9 @@ class LoginAccountThrottle(_SettingsRates, throttling.SimpleRateThrottle):
             return None
         digest = hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": "login_account", "ident": digest}
+
+
+class ExportRateThrottle(_SettingsRates, throttling.UserRateThrottle):
+    """PDF reports per signed-in user (THROTTLE_RATE_EXPORT)."""
+
+    scope = "export"
