@@ -2,6 +2,9 @@
 
 
 def s3_storage(*, bucket: str, region: str | None, endpoint_url: str | None) -> dict:
+    from botocore.config import Config
+
+    addressing = "path" if endpoint_url else None  # S3-compatible servers (and moto) want path style
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -14,8 +17,17 @@ def s3_storage(*, bucket: str, region: str | None, endpoint_url: str | None) -> 
             "querystring_expire": 3600,
             "file_overwrite": False,
             "signature_version": "s3v4",
-            # S3-compatible servers (and moto) want path-style addressing.
-            "addressing_style": "path" if endpoint_url else None,
+            "addressing_style": addressing,
             "object_parameters": {"CacheControl": "private, max-age=3600"},
+            # botocore's defaults (60 s timeouts, several attempts) would hold a request thread for
+            # minutes on a hung S3 before answering 503. client_config replaces django-storages' own
+            # Config, so the signature version and addressing style are repeated here.
+            "client_config": Config(
+                connect_timeout=3,
+                read_timeout=15,
+                retries={"mode": "standard", "max_attempts": 3},
+                signature_version="s3v4",
+                s3={"addressing_style": addressing} if addressing else None,
+            ),
         },
     }

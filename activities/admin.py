@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from activities.models import Activity, Photo, Tag
+from activities.photo_services import activity_photo_files_delete_on_commit, photo_delete
+from activities.services import stored_files_delete_on_commit
 from activities.stats_cache import stats_version_bump
 
 ActivityTag = Activity.tags.through
@@ -155,13 +157,17 @@ class ActivityAdmin(admin.ModelAdmin):
         _bump([obj.user_id])
 
     def delete_model(self, request, obj):
-        user_id = obj.user_id
-        super().delete_model(request, obj)
-        _bump([user_id])
+        with transaction.atomic():
+            user_id = obj.user_id
+            # Permanent deletion: the photos' stored objects go too, once the rows are gone.
+            activity_photo_files_delete_on_commit(activity_ids=[obj.pk])
+            super().delete_model(request, obj)
+            _bump([user_id])
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             owners = _owners(queryset)
+            activity_photo_files_delete_on_commit(activity_ids=queryset.order_by().values("pk"))
             super().delete_queryset(request, queryset)
             _bump(owners)
 
@@ -228,7 +234,22 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
+    """Photos are added through the API only (validation, metadata stripping, resizing); the
+    admin can look and delete, and deleting removes the stored objects too."""
+
     list_display = ["id", "activity", "content_type", "file_size", "width", "height", "uploaded_at"]
     list_select_related = ["activity"]
-    readonly_fields = ["uploaded_at"]
-    raw_id_fields = ["activity"]
+    readonly_fields = ["activity", "image", "thumbnail", "content_type", "file_size", "width", "height",
+                       "uploaded_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def delete_model(self, request, obj):
+        photo_delete(photo=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            files = [(f.storage, f.name) for photo in queryset for f in (photo.image, photo.thumbnail) if f.name]
+            queryset.delete()
+            stored_files_delete_on_commit(files)

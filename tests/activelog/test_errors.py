@@ -297,3 +297,16 @@ def test_problem_request_id_matches_header_for_incoming_id(api_client, db):
 
     body = assert_problem(response, 404, "not-found")
     assert body["request_id"] == "trace-me-42" == response["X-Request-ID"]
+
+
+def test_too_many_form_fields_is_a_400_problem(auth_client, user):
+    from django.test.client import encode_multipart
+
+    from tests.factories import ActivityFactory
+
+    activity = ActivityFactory(user=user)
+    fields = {f"field{i}": "x" for i in range(1100)}
+    response = auth_client.post(f"/api/v1/activities/{activity.pk}/photos", data=encode_multipart("BoUnDaRy", fields),
+                                content_type="multipart/form-data; boundary=BoUnDaRy")
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"

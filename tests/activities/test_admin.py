@@ -311,3 +311,34 @@ def test_seeded_data_renders_in_the_admin(admin_client):
     response = admin_client.get(USERS)
     demo = next(u for u in response.context["cl"].result_list if u.username == "demo")
     assert demo.live_activity_count == 120
+
+
+def test_admin_deletions_remove_stored_photo_files(admin_client, s3_media, django_capture_on_commit_callbacks):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from activities.models import Photo
+    from activities.photo_services import photo_attach
+    from tests.factories import ActivityFactory
+
+    def jpeg():
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 30), "red").save(buffer, "JPEG")
+        return SimpleUploadedFile("a.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+    def keys():
+        return s3_media.list_objects_v2(Bucket=s3_media.bucket).get("KeyCount", 0)
+
+    first, second = ActivityFactory(), ActivityFactory()
+    photo = photo_attach(activity=first, files=[jpeg()])[0]
+    photo_attach(activity=second, files=[jpeg()])
+    assert keys() == 4
+    assert admin_client.get("/admin/activities/photo/add/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/admin/activities/photo/{photo.pk}/delete/", {"post": "yes"})
+    assert keys() == 2 and not Photo.objects.filter(pk=photo.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/admin/activities/activity/{second.pk}/delete/", {"post": "yes"})
+    assert keys() == 0

@@ -1,0 +1,212 @@
+"""Photo writes (and the two small reads the photo endpoints need).
+
+``photo_attach`` is all or nothing (API.md §5):
+
+1. the request-level rules (1-5 files, at most 20 photos per activity) are checked;
+2. **every** file is processed in memory (``activities.photos``) — one bad file rejects the
+   whole request before anything is stored;
+3. the originals and thumbnails are uploaded; if storage fails, whatever this call already
+   uploaded is removed and ``PhotoStorageUnavailable`` is raised (the API answers 503);
+4. the rows are inserted in one *durable* transaction (so "committed" really means committed)
+   with the activity row locked, which makes the per-activity limit hold under concurrent
+   uploads; if anything fails here, the uploaded objects are removed before the error goes on.
+
+Uploading happens outside any transaction on purpose: a database connection is never held open
+while bytes travel to S3.
+"""
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+
+from activelog import metrics
+from activelog.observability import span
+from activities.models import Activity, Photo
+from activities.photos import (
+    MAX_FILE_BYTES,
+    ImageFileTooLarge,
+    ImageTooManyPixels,
+    PhotoRejected,
+    ProcessedImage,
+    process_image,
+)
+from activities.services import stored_files_delete_on_commit
+
+logger = logging.getLogger(__name__)
+
+MAX_FILES_PER_REQUEST = 5
+MAX_PHOTOS_PER_ACTIVITY = 20
+
+# What a failing media storage raises: the local disk (OSError) or S3 through boto3/botocore.
+STORAGE_ERRORS: tuple[type[BaseException], ...] = (OSError, BotoCoreError, ClientError, Boto3Error)
+
+StoredFile = tuple[Any, str]  # (storage, name), as activities.services passes them around
+
+
+class PhotoStorageUnavailable(Exception):
+    """The media storage failed; nothing of the request was kept."""
+
+
+# --- Reads ---------------------------------------------------------------------------------------
+
+
+def photo_list(*, activity: Activity) -> QuerySet[Photo]:
+    """The activity's photos, newest first (an activity has at most 20: no pagination)."""
+    return Photo.objects.filter(activity=activity).order_by("-uploaded_at", "-id")
+
+
+def photo_get(*, activity: Activity, photo_id: int) -> Photo:
+    """One photo of the (already owner-checked) activity; any other id is not found."""
+    photo = Photo.objects.filter(activity=activity, pk=photo_id).first()
+    if photo is None:
+        raise Http404("No photo with this id on this activity.")
+    return photo
+
+
+# --- Writes --------------------------------------------------------------------------------------
+
+
+def _label(index: int, total: int, upload: UploadedFile) -> str:
+    name = (upload.name or "").rsplit("/", 1)[-1][:80]
+    return f"File {index + 1} of {total}" + (f' ("{name}")' if name else "")
+
+
+def _check_room(*, activity: Activity, adding: int) -> None:
+    existing = Photo.objects.filter(activity=activity).count()
+    if existing + adding > MAX_PHOTOS_PER_ACTIVITY:
+        raise ValidationError({
+            "photos": [
+                f"An activity can have at most {MAX_PHOTOS_PER_ACTIVITY} photos; this one has {existing} "
+                f"and the request adds {adding}."
+            ]
+        })
+
+
+def _process_all(files: Sequence[UploadedFile]) -> list[ProcessedImage]:
+    """Every file, or an error naming the first bad one. Sizes first: they cost nothing to check."""
+    total = len(files)
+    for index, upload in enumerate(files):
+        if upload.size > MAX_FILE_BYTES:
+            raise ImageFileTooLarge(
+                f"{_label(index, total, upload)}: The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB."
+            )
+    processed = []
+    for index, upload in enumerate(files):
+        try:
+            upload.seek(0)
+            processed.append(process_image(upload, size=upload.size))
+        except ImageTooManyPixels as exc:
+            raise ValidationError({"photos": [f"{_label(index, total, upload)}: {exc}"]}) from None
+        except PhotoRejected as exc:
+            raise type(exc)(f"{_label(index, total, upload)}: {exc}") from None
+    return processed
+
+
+def _delete_stored(files: list[StoredFile]) -> None:
+    """Best effort: a file that cannot be removed now is logged (with its name) for a later sweep."""
+    for storage, name in files:
+        try:
+            storage.delete(name)
+        except Exception:
+            logger.exception("Could not remove stored photo file %s after a failed upload", name)
+
+
+def _upload(*, activity: Activity, image: ProcessedImage, stored: list[StoredFile]) -> Photo:
+    """Store one processed image and its thumbnail; every stored name is appended to ``stored``
+    as soon as it exists, so the caller can undo a half-finished request."""
+    photo = Photo(
+        activity=activity,
+        content_type=image.content_type,
+        file_size=image.file_size,
+        width=image.width,
+        height=image.height,
+    )
+    stem = uuid.uuid4().hex
+    for field, data, name in (
+        (photo.image, image.data, f"{stem}.{image.extension}"),
+        (photo.thumbnail, image.thumbnail, f"{stem}_thumb.{image.extension}"),
+    ):
+        content = ContentFile(data)
+        content.content_type = image.content_type  # the S3 object's Content-Type
+        field.save(name, content, save=False)  # key: photo_upload_to -> users/…/photos/<name>
+        stored.append((field.storage, field.name))
+    return photo
+
+
+def photo_attach(*, activity: Activity, files: Sequence[UploadedFile]) -> list[Photo]:
+    """Attach 1-5 uploaded images to a live activity of the caller, all or nothing.
+
+    Returns the created photos in the order of ``files`` (the hook point for upload metrics).
+    Raises ``ValidationError`` (count, per-activity limit, too many pixels),
+    ``activities.photos.ImageFileTooLarge`` / ``UnsupportedImage`` (413 / 415),
+    ``PhotoStorageUnavailable`` (503) and ``Http404`` if the activity went away meanwhile.
+    Call it outside any transaction (the insert is a durable atomic block): objects are only
+    worth keeping once their rows have really committed.
+    """
+    if not files:
+        raise ValidationError({"photos": [f"Attach 1 to {MAX_FILES_PER_REQUEST} image files in the photos field."]})
+    if len(files) > MAX_FILES_PER_REQUEST:
+        raise ValidationError({
+            "photos": [f"At most {MAX_FILES_PER_REQUEST} files per request (this one has {len(files)})."]
+        })
+    _check_room(activity=activity, adding=len(files))  # early answer; re-checked under the lock
+
+    with span("photo.process", activity__id=activity.pk, user__id=activity.user_id, photo__count=len(files)):
+        processed = _process_all(files)
+
+    stored: list[StoredFile] = []
+    try:
+        try:
+            photos = [_upload(activity=activity, image=image, stored=stored) for image in processed]
+        except STORAGE_ERRORS as exc:
+            logger.warning("Photo upload for activity %s failed in the media storage: %r", activity.pk, exc)
+            raise PhotoStorageUnavailable("The photo storage is unavailable. Try again shortly.") from exc
+
+        with transaction.atomic(durable=True):
+            locked = (
+                Activity.objects.select_for_update()
+                .filter(pk=activity.pk, user_id=activity.user_id)
+                .alive()
+                .only("id")
+                .first()
+            )
+            if locked is None:
+                raise Http404("No activity with this id.")
+            _check_room(activity=locked, adding=len(photos))
+            Photo.objects.bulk_create(photos)
+    except BaseException:
+        _delete_stored(stored)
+        raise
+    metrics.PHOTOS_UPLOADED.inc(len(photos))
+    return photos
+
+
+@transaction.atomic
+def photo_delete(*, photo: Photo) -> None:
+    """Delete the row now and its stored objects once that has committed."""
+    files = [(f.storage, f.name) for f in (photo.image, photo.thumbnail) if f.name]
+    photo.delete()
+    stored_files_delete_on_commit(files)
+
+
+def activity_photo_files_delete_on_commit(*, activity_ids: Sequence[int] | QuerySet) -> int:
+    """For a permanent deletion of activities: schedule their photos' stored objects for removal
+    after the surrounding transaction commits. Call it inside that transaction, *before* the
+    rows are deleted (the rows go with the activity by CASCADE, the objects would not).
+    Returns how many objects were scheduled."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("activity_photo_files_delete_on_commit must run inside the deleting transaction")
+    photos = Photo.objects.filter(activity__in=activity_ids).only("image", "thumbnail")
+    files = [(f.storage, f.name) for photo in photos for f in (photo.image, photo.thumbnail) if f.name]
+    stored_files_delete_on_commit(files)
+    return len(files)
