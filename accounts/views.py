@@ -1,10 +1,12 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers, services
+from activelog import metrics
 from activelog.api.schema import PROBLEM_RESPONSES
 from activelog.api.throttling import LoginAccountThrottle, LoginIPThrottle, RefreshIPThrottle, RegisterIPThrottle
 
@@ -41,7 +43,12 @@ class LoginView(APIView):
     )
     def post(self, request):
         data = serializers.LoginSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
+        try:
+            data.is_valid(raise_exception=True)
+        except AuthenticationFailed:
+            metrics.LOGINS.labels(result="failure").inc()
+            raise
+        metrics.LOGINS.labels(result="success").inc()
         user = data.validated_data["user"]
         return Response({**services.user_login(user=user), "user": serializers.UserSerializer(user).data})
 

@@ -9,10 +9,43 @@ Results are not stored: a job's state lives in its database row (activities.Expo
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "activelog.settings")
 
 app = Celery("activelog")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_process_init.connect
+def _configure_worker_process(**kwargs) -> None:
+    """Per pool process, after fork: tracing and CloudWatch belong to this process only."""
+    from activelog.observability import attach_cloudwatch, configure_process
+
+    configure_process("worker")
+    attach_cloudwatch()
+
+
+@signals.worker_process_shutdown.connect
+def _flush_worker_process(**kwargs) -> None:
+    from activelog.observability import shutdown_process
+
+    shutdown_process()
+
+
+@signals.worker_init.connect
+def _serve_worker_metrics(**kwargs) -> None:
+    """The worker's own /metrics (exports completed/failed happen here, not in the web tasks):
+    set CELERY_METRICS_PORT, and PROMETHEUS_MULTIPROC_DIR so all pool processes are counted."""
+    port = os.environ.get("CELERY_METRICS_PORT")
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    from activelog.metrics import registry
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    start_http_server(int(port), registry=registry())

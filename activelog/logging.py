@@ -1,8 +1,31 @@
+"""Logging: one JSON object per line, with the request id and, inside a traced request, the
+trace and span ids, so a log line leads to its trace and its response (X-Request-ID)."""
+
 import logging
+import re
 import threading
 import time
 
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
 from activelog.request_context import request_id_var
+
+# Belt and braces: nothing the app logs should carry credentials, but if a message or an
+# exception text ever does, these are masked before the line is written.
+_REDACTIONS = [
+    (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|basic)?\s*[^\s\"',}]+"), r"\1***"),
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer ***"),
+    (re.compile(r"(?i)([\"']?(?:password|passwd|secret|token|refresh|access|api[_-]?key|cookie|sessionid|csrftoken)"
+                r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+"), r"\1***"),
+    (re.compile(r"(\w+://[^/:@\s]*:)[^@\s]+@"), r"\1***@"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"), "<jwt>"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class RequestIDFilter(logging.Filter):
@@ -12,6 +35,38 @@ class RequestIDFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
         return True
+
+
+class TraceContextFilter(logging.Filter):
+    """Adds trace_id/span_id (W3C hex) when the record is written inside a recording span."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            from opentelemetry import trace
+
+            context = trace.get_current_span().get_span_context()
+        except Exception:  # tracing is optional; logging must never fail because of it
+            return True
+        if context.is_valid:
+            record.trace_id = format(context.trace_id, "032x")
+            record.span_id = format(context.span_id, "016x")
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    """python-json-logger with a stable set of base fields and redaction of the whole line."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("timestamp", "timestamp")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
+
+    def process_log_record(self, log_record):
+        log_record.pop("color_message", None)  # uvicorn/celery colour duplicates
+        return log_record
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class CacheOutageFilter(logging.Filter):
@@ -36,7 +91,7 @@ class CacheOutageFilter(logging.Filter):
                 return False
             suppressed, self._suppressed, self._last_emitted = self._suppressed, 0, now
         error = record.exc_info[1] if record.exc_info else None
-        cause = getattr(error, "__cause__", None) or error
+        cause = getattr(error, "__cause__", None) or error or record.getMessage()
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.msg = "Cache (Redis) unavailable, serving without it: %s. Repeats suppressed for %ds (%d since last)."
         record.args = (cause or "unknown error", int(self.interval), suppressed)

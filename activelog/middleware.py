@@ -1,7 +1,13 @@
+import logging
 import re
+import time
 import uuid
 
+from django.conf import settings
+
 from activelog.request_context import request_id_var
+
+request_logger = logging.getLogger("activelog.request")
 
 # A client-supplied id is reused only when it is a short, log-safe token.
 # fullmatch, not match with "$": "$" also matches before a trailing newline, and a newline in a
@@ -29,4 +35,49 @@ class RequestIDMiddleware:
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.request_id
+        return response
+
+
+def client_ip(request) -> str:
+    """The address the load balancer saw: the NUM_PROXIES-th X-Forwarded-For entry from the right
+    (never the client-controlled left-most one), or REMOTE_ADDR with no proxy in front."""
+    num_proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if num_proxies and forwarded:
+        entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
+        if entries:
+            return entries[-min(num_proxies, len(entries))]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class RequestLogMiddleware:
+    """One structured line per request: method, route, path, status, duration, user, client IP.
+
+    The path is logged without its query string (signed links carry signatures there); headers,
+    cookies and bodies are never logged.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        user = getattr(request, "user", None)
+        request_logger.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "route": (match.route or match.view_name) if match else None,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "user_id": user.pk if user is not None and user.is_authenticated else None,
+                "client_ip": client_ip(request),
+            },
+        )
         return response

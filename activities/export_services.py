@@ -11,7 +11,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.models import User
+from activelog import metrics
 from activelog.api.errors import ServiceUnavailable
+from activelog.observability import span
 from activities.models import ExportJob
 from activities.reports import render_pdf
 
@@ -36,6 +38,7 @@ def export_job_create(*, user: User, start: dt.date, end: dt.date) -> ExportJob:
     from activities.tasks import render_report
 
     job = ExportJob.objects.create(user=user, start_date=start, end_date=end)
+    metrics.EXPORTS_REQUESTED.labels(format=job.format).inc()
     try:
         render_report.apply_async(
             args=[str(job.pk)],
@@ -55,9 +58,11 @@ def _progress(job_id, percent: int) -> None:
 
 
 def _fail(job_id, message: str) -> None:
-    ExportJob.objects.filter(pk=job_id).update(
+    updated = ExportJob.objects.filter(pk=job_id).exclude(status=Status.FAILED).update(
         status=Status.FAILED, error_message=message[:500], completed_at=timezone.now()
     )
+    if updated:
+        metrics.EXPORTS_FAILED.labels(format=ExportJob.Format.PDF).inc()
 
 
 def report_key(job: ExportJob) -> str:
@@ -67,6 +72,15 @@ def report_key(job: ExportJob) -> str:
 def export_job_run(*, job_id: str, final_attempt: bool = True) -> ExportJob | None:
     """Render, upload and complete one job. Idempotent: a finished job is left alone, and a
     retried attempt replaces whatever a previous attempt uploaded."""
+    with span("report.render", job__id=str(job_id)) as current:
+        job = _export_job_run(job_id=job_id, final_attempt=final_attempt)
+        if job is not None:
+            current.set_attribute("user.id", job.user_id)
+            current.set_attribute("report.status", job.status)
+        return job
+
+
+def _export_job_run(*, job_id: str, final_attempt: bool) -> ExportJob | None:
     job = ExportJob.objects.select_related("user").filter(pk=job_id).first()
     if job is None or job.status in (Status.COMPLETED, Status.FAILED):
         return job
@@ -103,6 +117,7 @@ def export_job_run(*, job_id: str, final_attempt: bool = True) -> ExportJob | No
     except DatabaseError:
         default_storage.delete(stored)  # no object without a row pointing at it
         raise
+    metrics.EXPORTS_COMPLETED.labels(format=job.format).inc()
     job.refresh_from_db()
     return job
 

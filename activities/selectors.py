@@ -5,6 +5,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import User
+from activelog.observability import span
 from activities.models import Activity, Photo, Tag
 
 
@@ -34,9 +35,11 @@ def activity_list_deleted(*, user: User) -> QuerySet[Activity]:
 
 def activity_get(*, user: User, activity_id: int) -> Activity:
     """One live activity of the user; another user's activity is indistinguishable from none."""
-    activity = activity_list(user=user).filter(pk=activity_id).first()
-    if activity is None:
-        raise Http404("No activity with this id.")
+    with span("activity.get", activity__id=activity_id, user__id=user.pk) as current:
+        activity = activity_list(user=user).filter(pk=activity_id).first()
+        if activity is None:
+            raise Http404("No activity with this id.")
+        current.set_attribute("activity.type", activity.activity_type)
     return activity
 
 

@@ -8,6 +8,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from activelog import metrics
+from activelog.observability import span
 from activities.models import Activity, ExportJob, Photo, Tag
 from activities.stats_cache import stats_version_bump
 
@@ -55,21 +57,30 @@ def _set_fields(activity: Activity, data: dict) -> list[str]:
     return changed
 
 
-@transaction.atomic
 def activity_create(*, user: User, data: dict) -> Activity:
-    activity = Activity(user=user)
-    _set_fields(activity, data)
-    activity.full_clean(exclude=["user", "tags"], validate_constraints=False)  # the DB enforces them
-    activity.save()
-    if data.get("tags"):
-        activity.tags.set(tags_get_or_create(user=user, names=data["tags"]))
-    stats_version_bump(user_id=user.pk)
+    with span("activity.create", user__id=user.pk) as current, transaction.atomic():
+        activity = Activity(user=user)
+        _set_fields(activity, data)
+        activity.full_clean(exclude=["user", "tags"], validate_constraints=False)  # the DB enforces them
+        activity.save()
+        if data.get("tags"):
+            activity.tags.set(tags_get_or_create(user=user, names=data["tags"]))
+        stats_version_bump(user_id=user.pk)
+        current.set_attribute("activity.id", activity.pk)
+        current.set_attribute("activity.type", activity.activity_type)
+        label = metrics.activity_type_label(activity.activity_type)
+        transaction.on_commit(lambda: metrics.ACTIVITIES_CREATED.labels(activity_type=label).inc())
     return activity
 
 
 @transaction.atomic
 def activity_update(*, activity: Activity, data: dict) -> Activity:
     """Partial or full update; ``tags``, when given, replaces the whole set."""
+    with span("activity.update", activity__id=activity.pk, user__id=activity.user_id):
+        return _activity_update(activity=activity, data=data)
+
+
+def _activity_update(*, activity: Activity, data: dict) -> Activity:
     changed = _set_fields(activity, data)
     activity.full_clean(exclude=["user", "tags"], validate_constraints=False)  # the DB enforces them
     if changed:
@@ -84,20 +95,22 @@ def activity_update(*, activity: Activity, data: dict) -> Activity:
 
 @transaction.atomic
 def activity_soft_delete(*, activity: Activity) -> None:
-    now = timezone.now()
-    if Activity.objects.filter(pk=activity.pk, deleted_at__isnull=True).update(deleted_at=now, updated_at=now):
-        stats_version_bump(user_id=activity.user_id)
+    with span("activity.delete", activity__id=activity.pk, user__id=activity.user_id):
+        now = timezone.now()
+        if Activity.objects.filter(pk=activity.pk, deleted_at__isnull=True).update(deleted_at=now, updated_at=now):
+            stats_version_bump(user_id=activity.user_id)
 
 
 @transaction.atomic
 def activity_restore(*, user: User, activity_id: int) -> Activity:
     """Undo a soft delete made within the restore window; otherwise it is not found."""
-    activity = Activity.objects.select_for_update().filter(user=user, pk=activity_id).restorable().first()
-    if activity is None:
-        raise Http404("No deleted activity with this id can be restored.")
-    activity.deleted_at = None
-    activity.save(update_fields=["deleted_at", "updated_at"])
-    stats_version_bump(user_id=user.pk)
+    with span("activity.restore", activity__id=activity_id, user__id=user.pk):
+        activity = Activity.objects.select_for_update().filter(user=user, pk=activity_id).restorable().first()
+        if activity is None:
+            raise Http404("No deleted activity with this id can be restored.")
+        activity.deleted_at = None
+        activity.save(update_fields=["deleted_at", "updated_at"])
+        stats_version_bump(user_id=user.pk)
     return activity
 
 

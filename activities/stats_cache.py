@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.db.models import F
 
 from accounts.models import User
+from activelog import metrics
+from activelog.observability import span
 from activities.statistics import local_today
 
 
@@ -31,9 +33,12 @@ def stats_cache_key(*, user: User, endpoint: str, params: dict | None = None) ->
 def cached_stats(*, user: User, endpoint: str, params: dict | None, compute: Callable[[], dict]) -> tuple[dict, bool]:
     """Return (body, hit)."""
     key = stats_cache_key(user=user, endpoint=endpoint, params=params)
-    body = cache.get(key)
-    if body is not None:
-        return body, True
-    body = compute()
-    cache.set(key, body, timeout=settings.STATS_CACHE_SECONDS)
-    return body, False
+    with span(f"statistics.{endpoint}", user__id=user.pk) as current:
+        body = cache.get(key)
+        hit = body is not None
+        current.set_attribute("cache.hit", hit)
+        metrics.STATS_CACHE.labels(result="hit" if hit else "miss").inc()
+        if not hit:
+            body = compute()
+            cache.set(key, body, timeout=settings.STATS_CACHE_SECONDS)
+    return body, hit

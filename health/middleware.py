@@ -1,12 +1,15 @@
+from activelog.metrics import metrics_view
 from health import views
 
 # Answered before host validation and the HTTPS redirect: the ALB and ECS check with the task's
-# private IP as Host, over plain HTTP.
+# private IP as Host, over plain HTTP, and Prometheus scrapes tasks by IP. Being first in the
+# chain also keeps them out of traces and request metrics.
 HOST_AGNOSTIC_PATHS = {
     "/health": views.health,
     "/health/": views.health,
     "/health/live": views.live,
     "/health/live/": views.live,
+    "/metrics": metrics_view,
 }
 
 

@@ -20,6 +20,14 @@ class _SettingsRates:
     default instead of failing every request of that scope.
     """
 
+    def allow_request(self, request, view):
+        allowed = super().allow_request(request, view)
+        if not allowed:
+            from activelog.metrics import THROTTLED
+
+            THROTTLED.labels(scope=self.scope).inc()
+        return allowed
+
     def get_rate(self):
         rates = getattr(settings, "THROTTLE_RATES", None) or {}
         if self.scope in rates:

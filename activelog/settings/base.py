@@ -6,6 +6,7 @@ Setting DATABASE_URL / REDIS_URL switches the real components on, and DJANGO_ENV
 turns on the strict profile, where the secrets have no defaults.
 """
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "accounts",
     "activities",
     "health",
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "activelog.middleware.RequestIDMiddleware",
     "health.middleware.HealthCheckMiddleware",  # before host validation and the HTTPS redirect
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "activelog.middleware.RequestLogMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "activelog.urls"
@@ -115,7 +120,8 @@ if DATABASES["default"]["ENGINE"] in {
     "django.db.backends.postgresql",
     "django.db.backends.postgresql_psycopg2",
 }:
-    DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+    # django-prometheus's instrumented backend (>= 2.5.0 works with psycopg pools).
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     if env.bool("DATABASE_POOL", default=True):
         # One psycopg pool per process. Size it to the number of request threads: every extra
         # connection is multiplied by processes x tasks against RDS max_connections.
@@ -131,6 +137,8 @@ if DATABASES["default"]["ENGINE"] in {
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", default=5
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions -----------------------------------------------------------------------
@@ -139,7 +147,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",  # django-redis + metrics
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="activelog"),
             "OPTIONS": {
@@ -158,7 +166,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache",
             "LOCATION": "activelog",
         }
     }
@@ -273,6 +281,13 @@ CELERY_BEAT_SCHEDULE = {
     "cleanup-expired-exports": {"task": "activities.tasks.cleanup_expired_exports", "schedule": 60 * 60},
 }
 
+# --- Metrics -------------------------------------------------------------------------------------
+
+# /metrics requires "Authorization: Bearer <METRICS_TOKEN>" when set (it is never routed by the
+# public load balancer either).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+PROMETHEUS_EXPORT_MIGRATIONS = False  # no database access at start-up
+
 # --- Health checks ----------------------------------------------------------------------------
 
 HEALTH_PROBE_TIMEOUT = env.float("HEALTH_PROBE_TIMEOUT", default=1.0)
@@ -333,18 +348,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 *
 # --- Logging ----------------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+logging.captureWarnings(True)  # Python warnings become log records (JSON), not stray stderr text
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # "plain" for human-friendly local output
+_LOG_FILTERS = ["request_id", "trace_context"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "activelog.logging.RequestIDFilter"},
+        "trace_context": {"()": "activelog.logging.TraceContextFilter"},
         "cache_outage": {"()": "activelog.logging.CacheOutageFilter", "interval_seconds": 60},
     },
     "formatters": {
+        "json": {"()": "activelog.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        # One JSON object per line on stdout: ECS's awslogs driver ships it to CloudWatch.
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": _LOG_FILTERS,
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -354,6 +380,11 @@ LOGGING = {
         "activelog.cache": {"filters": ["cache_outage"]},
     },
 }
+
+# watchtower ships the same JSON lines to CloudWatch Logs when set. The log group is created by
+# the infrastructure; each process writes its own stream (activelog/observability.py).
+CLOUDWATCH_LOG_GROUP = env.str("CLOUDWATCH_LOG_GROUP", default="")
+CLOUDWATCH_SEND_INTERVAL = env.float("CLOUDWATCH_SEND_INTERVAL", default=2.0)
 
 # --- Production hardening ---------------------------------------------------------------------
 

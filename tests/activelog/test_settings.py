@@ -138,8 +138,8 @@ def effective_settings(**values: str) -> dict:
 def test_embedded_defaults_need_no_services():
     current = effective_settings()
 
-    assert current["engine"] == "django.db.backends.sqlite3"
-    assert current["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert current["engine"] == "django_prometheus.db.backends.sqlite3"
+    assert current["cache"] == "django_prometheus.cache.backends.locmem.LocMemCache"
     assert current["session_engine"] == "django.contrib.sessions.backends.db"
     assert current["debug"] is True
     assert current["num_proxies"] == 0
@@ -149,11 +149,11 @@ def test_embedded_defaults_need_no_services():
 def test_database_url_switches_to_pooled_postgresql():
     current = effective_settings(DATABASE_URL=PROD_DATABASE_URL, DATABASE_POOL_MAX_SIZE="7")
 
-    assert current["engine"] == "django.db.backends.postgresql"
+    assert current["engine"] == "django_prometheus.db.backends.postgresql"
     assert current["options"]["pool"]["max_size"] == 7
     assert current["options"]["pool"]["min_size"] >= 1
     assert current["conn_max_age"] == 0
-    assert current["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert current["cache"] == "django_prometheus.cache.backends.locmem.LocMemCache"
 
 
 def test_database_pool_default_size():
@@ -165,7 +165,7 @@ def test_database_pool_default_size():
 def test_database_pool_can_be_turned_off():
     current = effective_settings(DATABASE_URL=PROD_DATABASE_URL, DATABASE_POOL="false")
 
-    assert current["engine"] == "django.db.backends.postgresql"
+    assert current["engine"] == "django_prometheus.db.backends.postgresql"
     assert "pool" not in current["options"]
     assert current["conn_max_age"] == 60
 
@@ -173,10 +173,10 @@ def test_database_pool_can_be_turned_off():
 def test_redis_url_switches_cache_and_sessions():
     current = effective_settings(REDIS_URL="redis://127.0.0.1:6379/14")
 
-    assert current["cache"] == "django_redis.cache.RedisCache"
+    assert current["cache"] == "django_prometheus.cache.backends.redis.RedisCache"
     assert current["cache_location"] == "redis://127.0.0.1:6379/14"
     assert current["session_engine"] == "django.contrib.sessions.backends.cached_db"
-    assert current["engine"] == "django.db.backends.sqlite3"
+    assert current["engine"] == "django_prometheus.db.backends.sqlite3"
 
 
 def test_throttle_rate_environment_override():

@@ -35,14 +35,23 @@ def call(method, url, body=None, token=None):
         return response.status, json.loads(response.read())
 
 
+def _reset_connections():
+    """Forget pooled broker connections and producers made under another configuration."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def broker():
     redis.Redis.from_url(BROKER_URL).flushdb()
     previous = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
+    _reset_connections()
     celery_app.conf.update(task_always_eager=False, broker_url=BROKER_URL)
     yield BROKER_URL
     celery_app.conf.update(previous)
-    celery_app.pool.force_close_all()
+    _reset_connections()
 
 
 @pytest.fixture

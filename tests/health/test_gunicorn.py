@@ -139,4 +139,4 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_zero():
         thread.join(timeout=30)
     code = g.process.wait(timeout=30)
     assert results == [200] * 6
-    assert code == 0, g.process.stdout.read().decode()
+    assert code == 0, "\n".join(g.lines())

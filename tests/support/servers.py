@@ -62,7 +62,12 @@ class Gunicorn:
     def __init__(self, env: dict, app: str = "activelog.wsgi", workers: int = 2):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**env, "PORT": str(self.port), "GUNICORN_WORKERS": str(workers)}
+        # Each server its own metrics directory: gunicorn wipes it at start.
+        import tempfile
+
+        metrics_dir = tempfile.mkdtemp(prefix="activelog-test-prometheus-")
+        self.env = {"PROMETHEUS_MULTIPROC_DIR": metrics_dir, **env, "PORT": str(self.port),
+                    "GUNICORN_WORKERS": str(workers)}
         self.app = app
         self.process: subprocess.Popen | None = None
         self.output = b""
@@ -72,17 +77,32 @@ class Gunicorn:
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
+        # Drain the output as it comes: a full pipe would block the server's log writes.
+        self._lines: list[bytes] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
         wait_for_http(self.base + "/health/live", process=self.process)
         return self
+
+    def _drain(self) -> None:
+        for line in iter(self.process.stdout.readline, b""):
+            self._lines.append(line)
+
+    def lines(self) -> list[str]:
+        """Everything the server printed so far, one entry per line."""
+        return [line.decode(errors="replace").rstrip("\n") for line in list(self._lines)]
 
     def stop(self) -> int:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.output, _ = self.process.communicate(timeout=40)
+                self.process.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.output, _ = self.process.communicate()
+                self.process.wait()
+        if self.process:
+            self._reader.join(timeout=5)
+            self.output = b"".join(self._lines)
         return self.process.returncode if self.process else 0
 
     def __enter__(self):
@@ -158,3 +178,100 @@ def moto_s3():
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+class CeleryWorker:
+    """`celery -A activelog worker` as a separate process, its output drained like Gunicorn's."""
+
+    def __init__(self, env: dict, concurrency: int = 1):
+        self.env = env
+        self.concurrency = concurrency
+        self._lines: list[bytes] = []
+
+    def __enter__(self) -> "CeleryWorker":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "activelog", "worker", "--loglevel", "INFO",
+             "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        return self
+
+    def _drain(self) -> None:
+        for line in iter(self.process.stdout.readline, b""):
+            self._lines.append(line)
+
+    def lines(self) -> list[str]:
+        return [line.decode(errors="replace").rstrip("\n") for line in list(self._lines)]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=5)
+        return self.process.returncode
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@contextlib.contextmanager
+def otlp_receiver():
+    """An OTLP/HTTP trace receiver: decodes each ExportTraceServiceRequest into span dicts."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+    )
+
+    spans: list[dict] = []
+
+    def value_of(any_value):
+        kind = any_value.WhichOneof("value")
+        if kind == "array_value":
+            return [value_of(v) for v in any_value.array_value.values]
+        if kind == "kvlist_value":
+            return {kv.key: value_of(kv.value) for kv in any_value.kvlist_value.values}
+        return getattr(any_value, kind) if kind else None
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            for resource_spans in request.resource_spans:
+                resource = {a.key: value_of(a.value) for a in resource_spans.resource.attributes}
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        spans.append({
+                            "service": resource.get("service.name"),
+                            "name": span.name,
+                            "kind": span.kind,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent_id": span.parent_span_id.hex() or None,
+                            "attributes": {a.key: value_of(a.value) for a in span.attributes},
+                            "status": span.status.code,
+                        })
+            payload = ExportTraceServiceResponse().SerializeToString()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", spans
+    finally:
+        server.shutdown()
+        server.server_close()

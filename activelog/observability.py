@@ -1,0 +1,179 @@
+"""Per-process observability set-up: OpenTelemetry tracing and CloudWatch log shipping.
+
+Called once per process AFTER fork — gunicorn's post_fork hook, Celery's worker_process_init —
+so no exporter thread, socket or boto3 client is ever shared between processes. The CloudWatch
+handler is attached once Django has configured logging (attach_cloudwatch). Everything is
+off unless switched on by its environment variable:
+
+- tracing: OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) set and OTEL_SDK_DISABLED not
+  true; the standard OTEL_* variables (service name, resource attributes, sampler, batch
+  settings) apply. OTEL_AWS_XRAY=true switches to X-Ray trace ids and propagation.
+- CloudWatch: CLOUDWATCH_LOG_GROUP set (the group exists already; the app only creates its
+  stream, named after the ECS task and the process id).
+"""
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+
+logger = logging.getLogger(__name__)
+_lock = threading.Lock()
+_configured_pid: int | None = None
+_tracer_provider = None
+_cloudwatch_handler = None
+_cloudwatch_pid: int | None = None
+
+DEFAULT_SERVICE_NAMES = {"web": "activelog-web", "worker": "activelog-worker"}
+
+
+def tracing_enabled() -> bool:
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def configure_process(role: str = "web") -> None:
+    """Idempotent per process: safe to call from several entry points."""
+    global _configured_pid
+    with _lock:
+        if _configured_pid == os.getpid():
+            return
+        _configured_pid = os.getpid()
+    if tracing_enabled():
+        try:
+            _configure_tracing(role)
+        except Exception:  # telemetry must never stop the app from serving
+            logger.exception("Tracing could not be configured; continuing without it")
+
+
+def attach_cloudwatch() -> None:
+    """Add the CloudWatch handler to the root logger of this process. Call it after Django has
+    configured logging (dictConfig replaces the root handlers): in the WSGI module once the app
+    is loaded, in Celery's worker_process_init. Idempotent per process."""
+    global _cloudwatch_pid
+    if _cloudwatch_pid == os.getpid():
+        return
+    _cloudwatch_pid = os.getpid()
+    _configure_cloudwatch()
+
+
+def _configure_tracing(role: str) -> None:
+    global _tracer_provider
+    from opentelemetry import propagate, trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from activelog import __version__
+
+    os.environ.setdefault("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAMES.get(role, "activelog"))
+    # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; ours come first as
+    # defaults, so the environment can override them.
+    resource = Resource.create({
+        "service.version": os.environ.get("APP_VERSION", __version__),
+        "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
+        "deployment.environment.name": os.environ.get("DJANGO_ENV", "development"),
+    })
+    provider_kwargs = {"resource": resource}
+    if os.environ.get("OTEL_AWS_XRAY", "").strip().lower() == "true":
+        from opentelemetry.propagators.aws import AwsXRayPropagator
+        from opentelemetry.propagators.composite import CompositePropagator
+        from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        provider_kwargs["id_generator"] = AwsXRayIdGenerator()
+        propagate.set_global_textmap(CompositePropagator([TraceContextTextMapPropagator(), AwsXRayPropagator()]))
+    provider = TracerProvider(**provider_kwargs)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _tracer_provider = provider
+
+    DjangoInstrumentor().instrument(tracer_provider=provider)
+    _keep_operations_paths_first()
+    PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
+    RedisInstrumentor().instrument(tracer_provider=provider)
+    BotocoreInstrumentor().instrument(tracer_provider=provider)
+    CeleryInstrumentor().instrument(tracer_provider=provider)
+
+
+def _keep_operations_paths_first() -> None:
+    """DjangoInstrumentor puts its middleware first. /health, /health/live and /metrics must stay
+    ahead of it: they are answered before host validation (the tracing middleware builds the
+    absolute URL, which validates the Host) and are never traced."""
+    from django.conf import settings
+
+    middleware = list(settings.MIDDLEWARE)
+    first = [m for m in ("activelog.middleware.RequestIDMiddleware", "health.middleware.HealthCheckMiddleware")
+             if m in middleware]
+    settings.MIDDLEWARE = first + [m for m in middleware if m not in first]
+
+
+def _configure_cloudwatch() -> None:
+    global _cloudwatch_handler
+    group = os.environ.get("CLOUDWATCH_LOG_GROUP", "").strip()
+    if not group:
+        return
+    try:
+        import boto3
+        import watchtower
+        from botocore.config import Config
+
+        from activelog.logging import JsonFormatter, RequestIDFilter, TraceContextFilter
+
+        client = boto3.client("logs", config=Config(connect_timeout=2, read_timeout=5,
+                                                    retries={"max_attempts": 2}))
+        handler = watchtower.CloudWatchLogHandler(
+            log_group_name=group,
+            log_stream_name=f"{_task_name()}/{os.getpid()}",
+            boto3_client=client,
+            create_log_group=False,  # created (with retention and KMS) by the infrastructure
+            send_interval=float(os.environ.get("CLOUDWATCH_SEND_INTERVAL", "2")),
+        )
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RequestIDFilter())
+        handler.addFilter(TraceContextFilter())
+        logging.getLogger().addHandler(handler)
+        _cloudwatch_handler = handler
+    except Exception:
+        logger.exception("CloudWatch logging could not be configured; logging to stdout only")
+
+
+def _task_name() -> str:
+    """The ECS task id when on ECS (from the metadata endpoint's URL), else the host name."""
+    if os.environ.get("ECS_CONTAINER_METADATA_URI_V4"):
+        with contextlib.suppress(Exception):  # the stream name is cosmetic; never fail set-up over it
+            from health.probes import placement
+
+            return placement()["instance_id"]
+    return socket.gethostname()
+
+
+def shutdown_process() -> None:
+    """Flush what is buffered (spans, log records) before the process exits."""
+    if _tracer_provider is not None:
+        try:
+            _tracer_provider.shutdown()
+        except Exception:  # never block an exit
+            logger.exception("Flushing spans failed")
+    if _cloudwatch_handler is not None:
+        logging.getLogger().removeHandler(_cloudwatch_handler)
+        with contextlib.suppress(Exception):  # an unreachable CloudWatch must not block the exit
+            _cloudwatch_handler.flush()
+            _cloudwatch_handler.close()
+
+
+def span(name: str, **attributes):
+    """A span for a unit of the app's own work (a no-op when tracing is off). Exceptions raised
+    inside are recorded on the span and set its status to error."""
+    from opentelemetry import trace
+
+    clean = {key.replace("__", "."): value for key, value in attributes.items() if value is not None}
+    return trace.get_tracer("activelog").start_as_current_span(name, attributes=clean)

@@ -1,0 +1,67 @@
+[
+  {
+    "name": "web",
+    "image": "${image}",
+    "essential": true,
+    "user": "10001",
+    "readonlyRootFilesystem": true,
+    "privileged": false,
+    "portMappings": [
+      {"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}
+    ],
+    "environment": [
+      {"name": "DJANGO_ENV", "value": "production"},
+      {"name": "DJANGO_ALLOWED_HOSTS", "value": "${allowed_hosts}"},
+      {"name": "DJANGO_CSRF_TRUSTED_ORIGINS", "value": "${csrf_trusted_origins}"},
+      {"name": "AWS_STORAGE_BUCKET_NAME", "value": "${media_bucket}"},
+      {"name": "AWS_S3_REGION_NAME", "value": "${aws_region}"},
+      {"name": "AWS_REGION", "value": "${aws_region}"},
+      {"name": "APP_VERSION", "value": "${app_version}"},
+      {"name": "NUM_PROXIES", "value": "1"},
+      {"name": "PORT", "value": "8080"},
+      {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/tmp/prometheus-multiproc"},
+      {"name": "CLOUDWATCH_LOG_GROUP", "value": "${app_log_group}"},
+      {"name": "OTEL_SERVICE_NAME", "value": "${app_name}-web"},
+      {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4318"},
+      {"name": "OTEL_SDK_DISABLED", "value": "${otel_sdk_disabled}"},
+      {"name": "OTEL_AWS_XRAY", "value": "true"},
+      {"name": "GUNICORN_WORKERS", "value": "${gunicorn_workers}"},
+      {"name": "GUNICORN_THREADS", "value": "${gunicorn_threads}"},
+      {"name": "DATABASE_POOL_MAX_SIZE", "value": "${database_pool_max_size}"}
+    ],
+    "secrets": [
+      {"name": "DJANGO_SECRET_KEY", "valueFrom": "${django_secret_key_secret_arn}"},
+      {"name": "JWT_SIGNING_KEY", "valueFrom": "${jwt_signing_key_secret_arn}"},
+      {"name": "DATABASE_URL", "valueFrom": "${database_url_secret_arn}"},
+      {"name": "REDIS_URL", "valueFrom": "${redis_url_secret_arn}"},
+      {"name": "CELERY_BROKER_URL", "valueFrom": "${celery_broker_url_secret_arn}"},
+      {"name": "METRICS_TOKEN", "valueFrom": "${metrics_token_secret_arn}"}
+    ],
+    "mountPoints": [
+      {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": false}
+    ],
+    "volumesFrom": [],
+    "linuxParameters": {"initProcessEnabled": true},
+    "healthCheck": {
+      "command": [
+        "CMD",
+        "python",
+        "-c",
+        "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health/live', timeout=3)"
+      ],
+      "interval": 15,
+      "timeout": 5,
+      "retries": 3,
+      "startPeriod": 30
+    },
+    "stopTimeout": 40,
+    "logConfiguration": {
+      "logDriver": "awslogs",
+      "options": {
+        "awslogs-group": "${log_group}",
+        "awslogs-region": "${aws_region}",
+        "awslogs-stream-prefix": "web"
+      }
+    }
+  }
+]
