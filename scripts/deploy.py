@@ -53,12 +53,16 @@ ADOT_TEMPLATE = ECS_DIR / "adot.container.json.tpl"
 APP_CONTAINERS = {"web": "web", "worker": "worker"}
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 SECRET_ENV_NAMES = (
-    "DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "METRICS_TOKEN",
+    "DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DATABASE_URL", "DATABASE_USER", "DATABASE_PASSWORD", "REDIS_URL",
+    "CELERY_BROKER_URL", "METRICS_TOKEN",
 )
 SECRET_KEYS = {
     "DJANGO_SECRET_KEY": "django_secret_key_secret_arn",
     "JWT_SIGNING_KEY": "jwt_signing_key_secret_arn",
     "DATABASE_URL": "database_url_secret_arn",
+    # The rotated application database user (JSON keys username/password of one secret).
+    "DATABASE_USER": "app_db_secret_arn",
+    "DATABASE_PASSWORD": "app_db_secret_arn",
     "REDIS_URL": "redis_url_secret_arn",
     "CELERY_BROKER_URL": "celery_broker_url_secret_arn",
     "METRICS_TOKEN": "metrics_token_secret_arn",
@@ -91,7 +95,7 @@ TASK_DEFAULTS: dict[str, Any] = {"cpu": 256, "memory": 512, "cpu_architecture": 
 DOCKER_PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 REQUIRED = (
     "region", "cluster", "web_service", "worker_service", "domain", "subnets", "security_groups",
-    "app_log_group", "media_bucket", *SECRET_KEYS.values(),
+    "app_log_group", "media_bucket", *dict.fromkeys(SECRET_KEYS.values()),
 )
 LIST_KEYS = ("subnets", "security_groups")
 BOOL_KEYS = ("with_adot", "assign_public_ip")
@@ -315,7 +319,7 @@ def template_vars(cfg: Mapping[str, Any], *, image: str, version: str, kind: str
     """Every ${variable} of infra/ecs/*.tpl, from the configuration (see infra/ecs/README.md)."""
     names = ("app_name", "app_log_group", "allowed_hosts", "csrf_trusted_origins", "media_bucket",
              "gunicorn_workers", "gunicorn_threads", "database_pool_max_size", "worker_concurrency", "adot_image",
-             *SECRET_KEYS.values())
+             *dict.fromkeys(SECRET_KEYS.values()))
     values = {name: cfg[name] for name in names}
     values.update(
         image=image,

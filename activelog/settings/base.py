@@ -137,6 +137,12 @@ if DATABASES["default"]["ENGINE"] in {
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", default=5
     )
+    # The app's database user, from the secret that RDS rotation updates (ECS injects its username
+    # and password fields at task start), overriding the credentials inside DATABASE_URL.
+    if env.str("DATABASE_USER", default=""):
+        DATABASES["default"]["USER"] = env.str("DATABASE_USER")
+    if env.str("DATABASE_PASSWORD", default=""):
+        DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -25,6 +25,8 @@
       {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4318"},
       {"name": "OTEL_SDK_DISABLED", "value": "${otel_sdk_disabled}"},
       {"name": "OTEL_AWS_XRAY", "value": "true"},
+      {"name": "OTEL_TRACES_SAMPLER", "value": "parentbased_traceidratio"},
+      {"name": "OTEL_TRACES_SAMPLER_ARG", "value": "0.1"},
       {"name": "GUNICORN_WORKERS", "value": "${gunicorn_workers}"},
       {"name": "GUNICORN_THREADS", "value": "${gunicorn_threads}"},
       {"name": "DATABASE_POOL_MAX_SIZE", "value": "${database_pool_max_size}"}
@@ -33,6 +35,8 @@
       {"name": "DJANGO_SECRET_KEY", "valueFrom": "${django_secret_key_secret_arn}"},
       {"name": "JWT_SIGNING_KEY", "valueFrom": "${jwt_signing_key_secret_arn}"},
       {"name": "DATABASE_URL", "valueFrom": "${database_url_secret_arn}"},
+      {"name": "DATABASE_USER", "valueFrom": "${app_db_secret_arn}:username::"},
+      {"name": "DATABASE_PASSWORD", "valueFrom": "${app_db_secret_arn}:password::"},
       {"name": "REDIS_URL", "valueFrom": "${redis_url_secret_arn}"},
       {"name": "CELERY_BROKER_URL", "valueFrom": "${celery_broker_url_secret_arn}"},
       {"name": "METRICS_TOKEN", "valueFrom": "${metrics_token_secret_arn}"}

@@ -125,6 +125,8 @@ print(json.dumps({
     "throttle_rates": settings.THROTTLE_RATES,
     "jwt_key_is_secret_key": settings.SIMPLE_JWT["SIGNING_KEY"] == settings.SECRET_KEY,
     "num_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
+    "db_user": db.get("USER"),
+    "db_password_is": db.get("PASSWORD"),
 }))
 """
 
@@ -219,3 +221,11 @@ def test_weak_jwt_key_is_not_flagged_by_the_everyday_check():
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_rotated_database_credentials_override_the_url():
+    current = effective_settings(DATABASE_URL="postgres://url-user:url-pass@db.internal:5432/activelog")
+    assert (current["db_user"], current["db_password_is"]) == ("url-user", "url-pass")
+    current = effective_settings(DATABASE_URL="postgres://url-user:url-pass@db.internal:5432/activelog",
+                                 DATABASE_USER="activelog_app_clone", DATABASE_PASSWORD="rotated-pw")
+    assert (current["db_user"], current["db_password_is"]) == ("activelog_app_clone", "rotated-pw")

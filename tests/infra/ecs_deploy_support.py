@@ -19,6 +19,7 @@ SECRET_NAMES = {
     "redis_url_secret_arn": "activelog/redis-url",
     "celery_broker_url_secret_arn": "activelog/celery-broker-url",
     "metrics_token_secret_arn": "activelog/metrics-token",
+    "app_db_secret_arn": "activelog/app-db-credentials",
 }
 
 # Sample values for every ${variable} of infra/ecs/*.tpl.

@@ -571,7 +571,7 @@ def test_configuration_from_terraform_outputs(aws, health, tmp_path, capsys):
                  "worker_log_group": "/ecs/activelog-prod/worker", "otel_sdk_disabled": "false",
                  "adot_image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1",
                  "gunicorn_workers": "3", "gunicorn_threads": "4", "database_pool_max_size": "4",
-                 "worker_concurrency": "2", "app_db_secret_arn": "arn:aws:secretsmanager:x"}
+                 "worker_concurrency": "2"}
     outputs = {
         "app_url": {"sensitive": False, "type": "string", "value": "https://activelog.example.com"},
         "ecr_repository_url": {"value": aws.image(SHA).rsplit(":", 1)[0]},

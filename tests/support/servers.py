@@ -56,7 +56,43 @@ def wait_for_http(url: str, timeout: float = 30, process: subprocess.Popen | Non
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-class Gunicorn:
+class _OutputDrainingProcess:
+    """A child process whose output is read as it comes (a full pipe would block its logging)."""
+
+    process: subprocess.Popen | None = None
+    stop_timeout = 40
+
+    def _spawn(self, command: list[str], env: dict) -> None:
+        self._lines: list[bytes] = []
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        for line in iter(self.process.stdout.readline, b""):
+            self._lines.append(line)
+
+    def lines(self) -> list[str]:
+        """Everything the process printed so far, one entry per line."""
+        return [line.decode(errors="replace").rstrip("\n") for line in list(self._lines)]
+
+    def stop(self) -> int:
+        """SIGTERM, wait for a graceful exit (kill after stop_timeout); returns the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=5)
+        self.output = b"".join(self._lines)
+        return self.process.returncode
+
+
+class Gunicorn(_OutputDrainingProcess):
     """`gunicorn -c gunicorn.conf.py <app>` as production runs it, on a free port."""
 
     def __init__(self, env: dict, app: str = "activelog.wsgi", workers: int = 2):
@@ -69,41 +105,12 @@ class Gunicorn:
         self.env = {"PROMETHEUS_MULTIPROC_DIR": metrics_dir, **env, "PORT": str(self.port),
                     "GUNICORN_WORKERS": str(workers)}
         self.app = app
-        self.process: subprocess.Popen | None = None
         self.output = b""
 
     def start(self) -> "Gunicorn":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        # Drain the output as it comes: a full pipe would block the server's log writes.
-        self._lines: list[bytes] = []
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
+        self._spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app], self.env)
         wait_for_http(self.base + "/health/live", process=self.process)
         return self
-
-    def _drain(self) -> None:
-        for line in iter(self.process.stdout.readline, b""):
-            self._lines.append(line)
-
-    def lines(self) -> list[str]:
-        """Everything the server printed so far, one entry per line."""
-        return [line.decode(errors="replace").rstrip("\n") for line in list(self._lines)]
-
-    def stop(self) -> int:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process:
-            self._reader.join(timeout=5)
-            self.output = b"".join(self._lines)
-        return self.process.returncode if self.process else 0
 
     def __enter__(self):
         return self.start()
@@ -180,41 +187,19 @@ def moto_s3():
         server.stop()
 
 
-class CeleryWorker:
+class CeleryWorker(_OutputDrainingProcess):
     """`celery -A activelog worker` as a separate process, its output drained like Gunicorn's."""
 
     def __init__(self, env: dict, concurrency: int = 1):
         self.env = env
         self.concurrency = concurrency
-        self._lines: list[bytes] = []
+        self.stop_timeout = 30
 
     def __enter__(self) -> "CeleryWorker":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "activelog", "worker", "--loglevel", "INFO",
-             "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
+        self._spawn([sys.executable, "-m", "celery", "-A", "activelog", "worker", "--loglevel", "INFO",
+                     "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle",
+                     "--without-heartbeat"], self.env)
         return self
-
-    def _drain(self) -> None:
-        for line in iter(self.process.stdout.readline, b""):
-            self._lines.append(line)
-
-    def lines(self) -> list[str]:
-        return [line.decode(errors="replace").rstrip("\n") for line in list(self._lines)]
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(timeout=5)
-        return self.process.returncode
 
     def __exit__(self, *exc):
         self.stop()

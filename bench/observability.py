@@ -1,0 +1,160 @@
+#!/usr/bin/env python
+"""Cost of observability on the activity list endpoint, and samples of each signal.
+
+    .venv/bin/python bench/observability.py [--requests 1500] [--runs 5]
+
+Runs the same gunicorn (1 worker x 4 threads, production settings, local PostgreSQL and Redis)
+twice: observability "off" (no OTLP endpoint, metrics and JSON logs as always) and "on"
+(tracing exported over OTLP/HTTP to a local receiver, INFO request logs). Each run sends the
+requests from 4 threads over keep-alive connections; the throughput of each mode is the median
+of --runs runs. Then prints a /metrics excerpt, one exported trace tree and one JSON log line.
+"""
+
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.activelog.conftest import OBS_DATABASE, OBS_DATABASE_URL
+from tests.support.servers import PRODUCTION_ENV, Gunicorn, clean_env, otlp_receiver
+
+EXTRA_ON = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
+HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https", "Content-Type": "application/json"}
+
+
+def request(port, method, path, body=None, token=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    headers = dict(HEADERS, **({"Authorization": f"Bearer {token}"} if token else {}))
+    connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, data
+
+
+def throughput(port, token, total, concurrency=4) -> float:
+    counter = iter(range(total))
+    lock = threading.Lock()
+
+    def worker():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        headers = dict(HEADERS, Authorization=f"Bearer {token}")
+        while True:
+            with lock:
+                if next(counter, None) is None:
+                    break
+            connection.request("GET", "/api/v1/activities?limit=20", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return total / (time.perf_counter() - started)
+
+
+def prepare_database():
+    import subprocess
+
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [OBS_DATABASE]).fetchone():
+            conn.execute(f'CREATE DATABASE "{OBS_DATABASE}"')
+    env = clean_env(DATABASE_URL=OBS_DATABASE_URL, DJANGO_DEBUG="false")
+    root = Path(__file__).resolve().parent.parent
+    for command in (["migrate", "--noinput", "-v0"], ["flush", "--noinput", "-v0"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=root, env=env, check=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--runs", type=int, default=5)
+    args, _ = parser.parse_known_args()
+    prepare_database()
+    base_env = clean_env(**PRODUCTION_ENV, DATABASE_URL=OBS_DATABASE_URL, REDIS_URL="redis://127.0.0.1:6379/12",
+                         # A one-second window keeps the throttle history short: the benchmark measures tracing,
+                         # not the growth of a huge per-user history list.
+                         THROTTLE_RATE_USER="1000000/s", THROTTLE_RATE_REGISTER="1000/min")
+    results, token = {}, None
+    with otlp_receiver() as (endpoint, spans):
+        modes = {
+            "off": {},
+            "on": {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "LOG_LEVEL": "INFO", **EXTRA_ON},
+        }
+        samples_out = {}
+        for mode, extra in modes.items():
+            # One process: keep-alive connections stick to a worker, and with two the split of the
+            # connections between them (random per run) would dominate the measurement.
+            with Gunicorn({**base_env, **extra}, workers=1) as server:
+                if token is None:
+                    _, body = request(server.port, "POST", "/api/v1/auth/register",
+                                      {"username": "bench", "email": "bench@example.com",
+                                       "password": "a-long-passphrase-7"})
+                    token = json.loads(body)["access"]
+                    for day in range(1, 31):
+                        request(server.port, "POST", "/api/v1/activities", {
+                            "activity_type": "running", "duration_minutes": 30 + day, "distance_km": 5,
+                            "activity_date": f"2026-03-{day:02d}T07:00:00Z", "tags": ["bench"]}, token)
+                throughput(server.port, token, 200)  # warm-up
+                results[mode] = [throughput(server.port, token, args.requests) for _ in range(args.runs)]
+                if mode == "on":
+                    headers = dict(HEADERS, Authorization=f"Bearer {token}", **{"X-Request-ID": "bench-sample-1"})
+                    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+                    connection.request("GET", "/api/v1/activities/1", headers=headers)
+                    connection.getresponse().read()
+                    connection.close()
+                    _, metrics = request(server.port, "GET", "/metrics")
+                    samples_out["metrics"] = metrics.decode()
+                    samples_out["lines"] = server.lines()
+        time.sleep(1)
+        all_spans = list(spans)
+
+    off, on = statistics.median(results["off"]), statistics.median(results["on"])
+    print(f"GET /api/v1/activities?limit=20, {args.requests} requests x {args.runs} runs, 4 threads, gunicorn 1x4\n")
+    print("| observability | runs (requests/s) | median requests/s |")
+    print("|---|---|---:|")
+    for mode in ("off", "on"):
+        print(f"| {mode} | {', '.join(f'{r:.0f}' for r in results[mode])} | {statistics.median(results[mode]):.0f} |")
+    print(f"\ncost: {(1 - on / off) * 100:.1f}% fewer requests/s with everything on\n")
+
+    print("### /metrics excerpt\n")
+    wanted = ("django_http_requests_total_by_view_transport_method_total{", "activelog_activities_created_total{",
+              "django_http_requests_latency_seconds_by_view_method_count{", "activelog_db_pool_connections{")
+    for line in samples_out["metrics"].splitlines():
+        if line.startswith(wanted) and ("activity-list" in line or "activelog_" in line):
+            print(line)
+
+    print("\n### trace of GET /api/v1/activities/1\n")
+    line = next(json.loads(entry) for entry in samples_out["lines"]
+                if '"bench-sample-1"' in entry and "activelog.request" in entry)
+    trace = [s for s in all_spans if s["trace_id"] == line.get("trace_id")]
+
+    def show(parent, depth):
+        for span in [s for s in trace if s["parent_id"] == parent]:
+            keys = ("http.route", "activity.id", "user.id", "db.statement", "db.query.text")
+            attributes = {k: v for k, v in span["attributes"].items() if k in keys}
+            text = json.dumps(attributes)[:110]
+            print(f"{'  ' * depth}- {span['name']} [{span['service']}] {text}")
+            show(span["span_id"], depth + 1)
+
+    show(None, 0)
+    print("\n### the request's log line\n")
+    print(json.dumps(line))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
