@@ -205,49 +205,74 @@ class CeleryWorker(_OutputDrainingProcess):
         self.stop()
 
 
+class ReceivedSpans:
+    """Spans an OTLP receiver got, decoded on first look (decoding while a benchmark runs would
+    take CPU from the server being measured; a real collector runs elsewhere)."""
+
+    def __init__(self):
+        self._bodies: list[bytes] = []
+        self._spans: list[dict] = []
+        self._lock = threading.Lock()
+
+    def add(self, body: bytes) -> None:
+        with self._lock:
+            self._bodies.append(body)
+
+    def _decode_pending(self) -> list[dict]:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        def value_of(any_value):
+            kind = any_value.WhichOneof("value")
+            if kind == "array_value":
+                return [value_of(v) for v in any_value.array_value.values]
+            if kind == "kvlist_value":
+                return {kv.key: value_of(kv.value) for kv in any_value.kvlist_value.values}
+            return getattr(any_value, kind) if kind else None
+
+        with self._lock:
+            bodies, self._bodies = self._bodies, []
+            for body in bodies:
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                for resource_spans in request.resource_spans:
+                    resource = {a.key: value_of(a.value) for a in resource_spans.resource.attributes}
+                    for scope_spans in resource_spans.scope_spans:
+                        for span in scope_spans.spans:
+                            self._spans.append({
+                                "service": resource.get("service.name"),
+                                "name": span.name,
+                                "kind": span.kind,
+                                "trace_id": span.trace_id.hex(),
+                                "span_id": span.span_id.hex(),
+                                "parent_id": span.parent_span_id.hex() or None,
+                                "attributes": {a.key: value_of(a.value) for a in span.attributes},
+                                "status": span.status.code,
+                            })
+            return list(self._spans)
+
+    def __iter__(self):
+        return iter(self._decode_pending())
+
+    def __len__(self) -> int:
+        return len(self._decode_pending())
+
+
 @contextlib.contextmanager
 def otlp_receiver():
-    """An OTLP/HTTP trace receiver: decodes each ExportTraceServiceRequest into span dicts."""
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-        ExportTraceServiceResponse,
-    )
+    """An OTLP/HTTP trace receiver on localhost: answers like a collector, keeps what it got."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-    spans: list[dict] = []
-
-    def value_of(any_value):
-        kind = any_value.WhichOneof("value")
-        if kind == "array_value":
-            return [value_of(v) for v in any_value.array_value.values]
-        if kind == "kvlist_value":
-            return {kv.key: value_of(kv.value) for kv in any_value.kvlist_value.values}
-        return getattr(any_value, kind) if kind else None
+    spans = ReceivedSpans()
+    response_body = ExportTraceServiceResponse().SerializeToString()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            request = ExportTraceServiceRequest()
-            request.ParseFromString(body)
-            for resource_spans in request.resource_spans:
-                resource = {a.key: value_of(a.value) for a in resource_spans.resource.attributes}
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        spans.append({
-                            "service": resource.get("service.name"),
-                            "name": span.name,
-                            "kind": span.kind,
-                            "trace_id": span.trace_id.hex(),
-                            "span_id": span.span_id.hex(),
-                            "parent_id": span.parent_span_id.hex() or None,
-                            "attributes": {a.key: value_of(a.value) for a in span.attributes},
-                            "status": span.status.code,
-                        })
-            payload = ExportTraceServiceResponse().SerializeToString()
+            spans.add(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Content-Length", str(len(response_body)))
             self.end_headers()
-            self.wfile.write(payload)
+            self.wfile.write(response_body)
 
         def log_message(self, *args):
             pass
