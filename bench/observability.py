@@ -85,8 +85,6 @@ def main() -> int:
     args, _ = parser.parse_known_args()
     prepare_database()
     base_env = clean_env(**PRODUCTION_ENV, DATABASE_URL=OBS_DATABASE_URL, REDIS_URL="redis://127.0.0.1:6379/12",
-                         # A one-second window keeps the throttle history short: the benchmark measures tracing,
-                         # not the growth of a huge per-user history list.
                          THROTTLE_RATE_USER="1000000/s", THROTTLE_RATE_REGISTER="1000/min")
     results, token = {}, None
     with otlp_receiver() as (endpoint, spans):

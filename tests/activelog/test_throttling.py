@@ -280,3 +280,23 @@ def test_throttles_fail_open_when_the_cache_is_down(api_client, settings, rates)
 
     for n in range(3):
         assert attempt_login(APIClient(), f"nobody{n}@example.com").status_code == 401
+
+
+def test_redis_keeps_one_sorted_set_per_throttle_key(api_client):
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    for _ in range(3):
+        attempt_login(api_client, "counted@example.com")
+    redis_client = get_redis_connection("default")
+    keys = [k.decode() for k in redis_client.keys(cache.make_key("throttle_login_*"))]
+    assert keys and all(redis_client.type(k) == b"zset" for k in keys)
+    assert sorted(redis_client.zcard(k) for k in keys) == [3, 3]  # per IP and per account
+
+
+def test_the_local_memory_cache_still_throttles(api_client, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "throttle-test"}}
+    for _ in range(5):
+        assert attempt_login(api_client).status_code == 401
+    assert_throttled(attempt_login(api_client))
