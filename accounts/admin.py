@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 
 from accounts.models import User
+from activelog.db import correlated_count
 from activities.models import Activity
 from activities.services import stored_files_delete_on_commit, stored_files_of_users
 
@@ -29,15 +29,9 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         # One indexed count per listed user, not a GROUP BY over every activity in the database.
-        live = (
-            Activity.objects.filter(user_id=OuterRef("pk"), deleted_at__isnull=True)
-            .order_by()
-            .values("user_id")
-            .annotate(count=Count("*"))
-            .values("count")
-        )
+        live = Activity.objects.filter(user_id=OuterRef("pk"), deleted_at__isnull=True)
         return super().get_queryset(request).annotate(
-            live_activity_count=Coalesce(Subquery(live, output_field=IntegerField()), 0)
+            live_activity_count=correlated_count(live, group_by="user_id")
         )
 
     @admin.display(description="activities", ordering="live_activity_count")

@@ -6,6 +6,7 @@ import re
 import threading
 import time
 
+from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 from activelog.request_context import request_id_var
@@ -41,12 +42,7 @@ class TraceContextFilter(logging.Filter):
     """Adds trace_id/span_id (W3C hex) when the record is written inside a recording span."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            from opentelemetry import trace
-
-            context = trace.get_current_span().get_span_context()
-        except Exception:  # tracing is optional; logging must never fail because of it
-            return True
+        context = trace.get_current_span().get_span_context()
         if context.is_valid:
             record.trace_id = format(context.trace_id, "032x")
             record.span_id = format(context.span_id, "016x")

@@ -3,7 +3,7 @@ import re
 import time
 import uuid
 
-from django.conf import settings
+from rest_framework.throttling import BaseThrottle
 
 from activelog.request_context import request_id_var
 
@@ -39,15 +39,9 @@ class RequestIDMiddleware:
 
 
 def client_ip(request) -> str:
-    """The address the load balancer saw: the NUM_PROXIES-th X-Forwarded-For entry from the right
-    (never the client-controlled left-most one), or REMOTE_ADDR with no proxy in front."""
-    num_proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if num_proxies and forwarded:
-        entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
-        if entries:
-            return entries[-min(num_proxies, len(entries))]
-    return request.META.get("REMOTE_ADDR", "")
+    """The address the load balancer saw, exactly as the throttles count it (DRF's get_ident with
+    NUM_PROXIES: never the client-controlled left-most X-Forwarded-For entry)."""
+    return BaseThrottle().get_ident(request)
 
 
 class RequestLogMiddleware:

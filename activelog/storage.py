@@ -47,8 +47,7 @@ def serve_signed(request, name):
     signature = request.GET.get("signature", "")
     if expires < time.time() or not signing.constant_time_compare(signature, _signature(name, expires)):
         raise Http404("This link has expired or is not valid.")
-    if not isinstance(default_storage._wrapped if hasattr(default_storage, "_wrapped") else default_storage,
-                      FileSystemStorage) or not default_storage.exists(name):
+    if not isinstance(default_storage, FileSystemStorage) or not default_storage.exists(name):
         raise Http404("No such file.")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 from django.utils import timezone
 
+from activelog.db import correlated_count
 from activities.models import Activity, Photo, Tag
 from activities.photo_services import activity_photo_files_delete_on_commit, photo_delete
 from activities.services import stored_files_delete_on_commit
@@ -196,18 +196,8 @@ class TagAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # A correlated count per listed tag (the through table is indexed by tag), rather than a
         # GROUP BY over every tag link in the database.
-        live_links = (
-            ActivityTag.objects.filter(tag_id=OuterRef("pk"), activity__deleted_at__isnull=True)
-            .order_by()
-            .values("tag_id")
-            .annotate(count=Count("*"))
-            .values("count")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(usage_count=Coalesce(Subquery(live_links, output_field=IntegerField()), 0))
-        )
+        live_links = ActivityTag.objects.filter(tag_id=OuterRef("pk"), activity__deleted_at__isnull=True)
+        return super().get_queryset(request).annotate(usage_count=correlated_count(live_links, group_by="tag_id"))
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), *(["user"] if obj else [])]

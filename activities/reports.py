@@ -24,7 +24,7 @@ from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, 
 
 from accounts.models import User
 from activities.models import Activity
-from activities.statistics import activities_between, totals_by_type
+from activities.statistics import activities_between, rfc3339, totals_by_type
 
 CSV_COLUMNS = [
     "id", "activity_type", "title", "description", "duration_minutes", "distance_km", "calories_burned",
@@ -38,10 +38,6 @@ CHUNK = 2000
 def csv_safe(value) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
-def _rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Line:
@@ -66,9 +62,9 @@ def csv_rows(queryset) -> Iterator[str]:
             "" if activity.distance_km is None else f"{activity.distance_km:.2f}",
             "" if activity.calories_burned is None else activity.calories_burned,
             csv_safe(activity.notes),
-            _rfc3339(activity.activity_date),
+            rfc3339(activity.activity_date),
             csv_safe(";".join(sorted(tag.name for tag in activity.tags.all()))),
-            _rfc3339(activity.created_at),
+            rfc3339(activity.created_at),
         ])
 
 

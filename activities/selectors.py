@@ -1,26 +1,19 @@
 """Every read of activities and tags: always scoped to the owner."""
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
+from activelog.db import correlated_count
 from activelog.observability import span
 from activities.models import Activity, Photo, Tag
 
 
 def _with_display_fields(queryset: QuerySet[Activity]) -> QuerySet[Activity]:
     """What the activity representation needs, in a constant number of queries for any page size."""
-    photo_count = (
-        Photo.objects.filter(activity=OuterRef("pk"))
-        .order_by()
-        .values("activity")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return queryset.annotate(
-        photo_count=Coalesce(Subquery(photo_count, output_field=IntegerField()), Value(0))
-    ).prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name").order_by("name")))
+    photos = Photo.objects.filter(activity=OuterRef("pk"))
+    tags = Prefetch("tags", queryset=Tag.objects.only("id", "name").order_by("name"))
+    return queryset.annotate(photo_count=correlated_count(photos, group_by="activity")).prefetch_related(tags)
 
 
 def activity_list(*, user: User) -> QuerySet[Activity]:

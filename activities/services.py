@@ -73,23 +73,18 @@ def activity_create(*, user: User, data: dict) -> Activity:
     return activity
 
 
-@transaction.atomic
 def activity_update(*, activity: Activity, data: dict) -> Activity:
     """Partial or full update; ``tags``, when given, replaces the whole set."""
-    with span("activity.update", activity__id=activity.pk, user__id=activity.user_id):
-        return _activity_update(activity=activity, data=data)
-
-
-def _activity_update(*, activity: Activity, data: dict) -> Activity:
-    changed = _set_fields(activity, data)
-    activity.full_clean(exclude=["user", "tags"], validate_constraints=False)  # the DB enforces them
-    if changed:
-        activity.save(update_fields=[*changed, "updated_at"])
-    if "tags" in data:
-        activity.tags.set(tags_get_or_create(user=activity.user, names=data["tags"] or []))
-        if not changed:
-            activity.save(update_fields=["updated_at"])
-    stats_version_bump(user_id=activity.user_id)
+    with span("activity.update", activity__id=activity.pk, user__id=activity.user_id), transaction.atomic():
+        changed = _set_fields(activity, data)
+        activity.full_clean(exclude=["user", "tags"], validate_constraints=False)  # the DB enforces them
+        if changed:
+            activity.save(update_fields=[*changed, "updated_at"])
+        if "tags" in data:
+            activity.tags.set(tags_get_or_create(user=activity.user, names=data["tags"] or []))
+            if not changed:
+                activity.save(update_fields=["updated_at"])
+        stats_version_bump(user_id=activity.user_id)
     return activity
 
 

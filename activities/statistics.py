@@ -284,7 +284,7 @@ def summary(*, user: User) -> dict:
         "total_duration_minutes": row.get("duration") or 0,
         "total_distance_km": _round2(row.get("distance")),
         "unique_tag_count": row.get("tags") or 0,
-        "last_activity_date": last.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if last else None,
+        "last_activity_date": rfc3339(last) if last else None,
         "activity_level": activity_level(total),
         "current_streak_days": streak.current_days,
         "longest_streak_days": streak.longest_days,
@@ -313,13 +313,14 @@ def top_tags(*, user: User, limit: int) -> dict:
 RECORD_KINDS = ("longest_distance_km", "longest_duration_minutes", "most_calories", "fastest_pace_min_per_km")
 
 
-def _as_utc(value) -> dt.datetime:
-    """Raw SQL bypasses Django's converters: SQLite hands back text, PostgreSQL a datetime."""
+def rfc3339(value) -> str:
+    """A moment as the API writes it (UTC, 'Z'). Raw SQL bypasses Django's converters: SQLite
+    hands back text, PostgreSQL a datetime; both are accepted."""
     if isinstance(value, str):
         value = parse_datetime(value)
     if timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def personal_records(*, user: User) -> dict:
@@ -391,7 +392,7 @@ def personal_records(*, user: User) -> dict:
         records.setdefault(activity_type, {})[kind] = {
             "value": value_of(kind, distance, duration, calories),
             "activity_id": activity_id,
-            "activity_date": _as_utc(activity_date).isoformat().replace("+00:00", "Z"),
+            "activity_date": rfc3339(activity_date),
         }
     records = {t: {k: r[k] for k in RECORD_KINDS if k in r} for t, r in sorted(records.items())}
     streak = streaks(user=user)

@@ -25,17 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import PRODUCTION_ENV, Gunicorn, clean_env  # noqa: E402
+from tests.support.servers import PRODUCTION_ENV, Gunicorn, clean_env, migrated_database  # noqa: E402
 
 PASSWORD = "bench-password-2026"
 
 
 def seed(database_url: str, activities: int, days: int) -> None:
-    from bench.stats import ensure_database
-
     env = clean_env(DATABASE_URL=database_url, DJANGO_DEBUG="false")
-    ensure_database(database_url)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    migrated_database(database_url)
     subprocess.run([sys.executable, "manage.py", "seed_demo", "--activities", str(activities), "--days", str(days),
                     "--password", PASSWORD, "--no-progress"], cwd=ROOT, env=env, check=True)
 

@@ -21,7 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.servers import PRODUCTION_ENV, Gunicorn, clean_env
 
 
-def load(port: int, path: str, total: int, concurrency: int) -> tuple[list[float], float]:
+def load(port: int, path: str, total: int, concurrency: int, headers: dict | None = None) -> tuple[list[float], float]:
+    """GET ``path`` ``total`` times from ``concurrency`` keep-alive connections; returns the
+    latencies (ms) and the elapsed seconds. Any status but 200 stops the run."""
+    headers = headers or {"Host": "10.0.3.17:8080"}
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(total))
@@ -34,7 +37,7 @@ def load(port: int, path: str, total: int, concurrency: int) -> tuple[list[float
                 if next(counter, None) is None:
                     break
             started = time.perf_counter()
-            connection.request("GET", path, headers={"Host": "10.0.3.17:8080"})
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             response.read()
             if response.status != 200:

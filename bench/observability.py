@@ -15,14 +15,14 @@ import http.client
 import json
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.activelog.conftest import OBS_DATABASE, OBS_DATABASE_URL
-from tests.support.servers import PRODUCTION_ENV, Gunicorn, clean_env, otlp_receiver
+from bench.health import load
+from tests.activelog.conftest import OBS_DATABASE_URL
+from tests.support.servers import PRODUCTION_ENV, Gunicorn, clean_env, migrated_database, otlp_receiver
 
 EXTRA_ON = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
 HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https", "Content-Type": "application/json"}
@@ -39,43 +39,9 @@ def request(port, method, path, body=None, token=None):
 
 
 def throughput(port, token, total, concurrency=4) -> float:
-    counter = iter(range(total))
-    lock = threading.Lock()
-
-    def worker():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        headers = dict(HEADERS, Authorization=f"Bearer {token}")
-        while True:
-            with lock:
-                if next(counter, None) is None:
-                    break
-            connection.request("GET", "/api/v1/activities?limit=20", headers=headers)
-            response = connection.getresponse()
-            response.read()
-            assert response.status == 200, response.status
-        connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return total / (time.perf_counter() - started)
-
-
-def prepare_database():
-    import subprocess
-
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [OBS_DATABASE]).fetchone():
-            conn.execute(f'CREATE DATABASE "{OBS_DATABASE}"')
-    env = clean_env(DATABASE_URL=OBS_DATABASE_URL, DJANGO_DEBUG="false")
-    root = Path(__file__).resolve().parent.parent
-    for command in (["migrate", "--noinput", "-v0"], ["flush", "--noinput", "-v0"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=root, env=env, check=True)
+    _, elapsed = load(port, "/api/v1/activities?limit=20", total, concurrency,
+                      headers=dict(HEADERS, Authorization=f"Bearer {token}"))
+    return total / elapsed
 
 
 def main() -> int:
@@ -83,7 +49,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--runs", type=int, default=5)
     args, _ = parser.parse_known_args()
-    prepare_database()
+    migrated_database(OBS_DATABASE_URL, empty=True)
     base_env = clean_env(**PRODUCTION_ENV, DATABASE_URL=OBS_DATABASE_URL, REDIS_URL="redis://127.0.0.1:6379/12",
                          THROTTLE_RATE_USER="1000000/s", THROTTLE_RATE_REGISTER="1000/min")
     results, token = {}, None

@@ -19,7 +19,6 @@ also prints PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) for every query each endpoin
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,9 +26,12 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import Gunicorn, migrated_database  # noqa: E402
+
 ENDPOINTS = [
     "/api/v1/activities/stats",
     "/api/v1/users/me/stats/weekly",
@@ -46,24 +48,6 @@ PASSWORD = "bench-password-2026"
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
-                         password=parsed.password, dbname="postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            log(f"created database {name}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(url: str, token: str | None = None, body: dict | None = None) -> tuple[dict, dict]:
@@ -108,8 +92,7 @@ def main() -> int:
     python = sys.executable
     # Set-up runs outside the production profile (seed_demo refuses to plant a known password there).
     setup_env = {**env, "DJANGO_ENV": "development", "DJANGO_DEBUG": "false"}
-    ensure_database(db_url)
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=setup_env, check=True)
+    migrated_database(db_url)
     seeded = time.perf_counter()
     subprocess.run([python, "manage.py", "seed_demo", "--users", "1", "--activities", str(args.activities),
                     "--days", str(args.days), "--password", PASSWORD], cwd=ROOT, env=setup_env, check=True)
@@ -117,20 +100,9 @@ def main() -> int:
     env["DJANGO_STATIC_ROOT"] = tempfile.mkdtemp(prefix="activelog-bench-static-")
     subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [python, "-m", "gunicorn", "activelog.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = Gunicorn(env, workers=1).start()  # the production command: gunicorn -c gunicorn.conf.py
+    base = server.base
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         login, _ = request(base + "/api/v1/auth/login", body={"username": "demo", "password": PASSWORD})
         token = login["access"]
         import redis
@@ -153,8 +125,7 @@ def main() -> int:
             rows.append((path, timings))
         total = request(base + "/api/v1/users/me/summary", token)[0]["total_activities"]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
     print(f"\n{total:,} activities, {args.runs} requests per endpoint and mode, gunicorn gthread 1x4, "
           f"PostgreSQL + Redis on localhost\n")
@@ -174,7 +145,6 @@ def explain(env: dict) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of every statistics query, captured through the test client."""
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "activelog.settings"
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()

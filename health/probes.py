@@ -9,7 +9,6 @@ so frequent checks from load balancers, ECS and monitors stay cheap.
 import json
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -19,6 +18,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.db import connections
+
+from activelog.logging import redact
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +32,10 @@ _cached: tuple[float, dict] | None = None
 _s3_client = None
 _s3_client_lock = threading.Lock()
 
-_CREDENTIALS_IN_URL = re.compile(r"(\w+://)[^/@\s]*@")
-_SECRET_PAIRS = re.compile(r"(password|passwd|token|secret|auth)=\S+", re.IGNORECASE)
-
-
 def safe_error(exc: BaseException) -> str:
-    """One line that says what failed, without credentials."""
+    """One line that says what failed, without credentials (the log redaction rules apply)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = _CREDENTIALS_IN_URL.sub(r"\1***@", text)
-    text = _SECRET_PAIRS.sub(r"\1=***", text)
-    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+    return redact(f"{type(exc).__name__}: {text}")[:200] if text else type(exc).__name__
 
 
 def _timed(check) -> dict:

@@ -496,15 +496,11 @@ def test_collector_config_is_mounted_and_forwards_traces_to_jaeger():
 
 @pytest.fixture
 def s3_endpoint():
-    from moto.server import ThreadedMotoServer
+    """A fresh moto S3 server: the one-shot must create the bucket, then find it."""
+    from tests.support.servers import moto_s3
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 def test_createbuckets_creates_the_media_bucket_and_can_run_again(s3_endpoint, tmp_path):

@@ -120,6 +120,19 @@ class Gunicorn(_OutputDrainingProcess):
 
 
 @contextlib.contextmanager
+def _serve(handler: type[BaseHTTPRequestHandler]):
+    """Run an HTTP handler class on a free localhost port; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
 def json_stub(routes: dict[str, dict]):
     """A tiny HTTP server answering GET <path> with the given JSON (e.g. ECS task metadata)."""
 
@@ -134,14 +147,8 @@ def json_stub(routes: dict[str, dict]):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serve(Handler) as base:
+        yield base
 
 
 @contextlib.contextmanager
@@ -277,11 +284,25 @@ def otlp_receiver():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", spans
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serve(Handler) as base:
+        yield base, spans
+
+
+def migrated_database(url: str, *, empty: bool = False) -> str:
+    """Create the PostgreSQL database of ``url`` if missing, migrate it (and empty it when asked),
+    for app processes started outside the suite's own test database. Returns ``url``."""
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    with psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
+                         password=parsed.password, dbname="postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    env = clean_env(DATABASE_URL=url, DJANGO_DEBUG="false")
+    commands = [["migrate", "--noinput", "-v0"], *([["flush", "--noinput", "-v0"]] if empty else [])]
+    for command in commands:
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+    return url
