@@ -1,16 +1,20 @@
 #!/usr/bin/env python
 """Cost of observability on the activity list endpoint, and samples of each signal.
 
-    .venv/bin/python bench/observability.py [--requests 1500] [--runs 5]
+    .venv/bin/python bench/observability.py [--requests 1500] [--runs 6] [KEY=VALUE ...]
 
-Runs the same gunicorn (1 worker x 4 threads, production settings, local PostgreSQL and Redis)
-twice: observability "off" (no OTLP endpoint, metrics and JSON logs as always) and "on"
-(tracing exported over OTLP/HTTP to a local receiver, INFO request logs). Each run sends the
-requests from 4 threads over keep-alive connections; the throughput of each mode is the median
-of --runs runs. Then prints a /metrics excerpt, one exported trace tree and one JSON log line.
+Runs two identical gunicorns side by side (1 worker x 4 threads, production settings, no worker
+recycling, local PostgreSQL and Redis): observability "off" (no OTLP endpoint, WARNING logs;
+metrics are always on) and "on" (every request traced and exported over OTLP/HTTP to a local
+receiver, one INFO log line per request). Runs alternate between the two (off, on, on, off, ...)
+so that a drift in the machine's speed hits both; each run sends the requests from 4 threads
+over keep-alive connections; the throughput of each mode is the median of --runs runs. Then
+prints a /metrics excerpt, one exported trace tree and one JSON log line. Extra KEY=VALUE
+arguments go into the "on" server's environment.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import statistics
@@ -47,43 +51,45 @@ def throughput(port, token, total, concurrency=4) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1500)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=6)
     args, _ = parser.parse_known_args()
     migrated_database(OBS_DATABASE_URL, empty=True)
     base_env = clean_env(**PRODUCTION_ENV, DATABASE_URL=OBS_DATABASE_URL, REDIS_URL="redis://127.0.0.1:6379/12",
                          THROTTLE_RATE_USER="1000000/s", THROTTLE_RATE_REGISTER="1000/min")
-    results, token = {}, None
-    with otlp_receiver() as (endpoint, spans):
-        modes = {
-            "off": {},
-            "on": {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "LOG_LEVEL": "INFO", **EXTRA_ON},
+    base_env["GUNICORN_MAX_REQUESTS"] = "0"  # steady state: no worker recycling inside a run
+    token = None
+    with otlp_receiver() as (endpoint, spans), contextlib.ExitStack() as stack:
+        # Both servers run side by side and the runs alternate (off, on, on, off, ...): a drift of
+        # the machine's speed during the benchmark hits both modes alike. One process each:
+        # keep-alive connections stick to a worker, and with two the split of the connections
+        # between them (random per run) would dominate the measurement.
+        servers = {
+            "off": stack.enter_context(Gunicorn(base_env, workers=1)),
+            "on": stack.enter_context(Gunicorn({**base_env, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                                                "LOG_LEVEL": "INFO", **EXTRA_ON}, workers=1)),
         }
-        samples_out = {}
-        for mode, extra in modes.items():
-            # One process: keep-alive connections stick to a worker, and with two the split of the
-            # connections between them (random per run) would dominate the measurement.
-            with Gunicorn({**base_env, **extra}, workers=1) as server:
-                if token is None:
-                    _, body = request(server.port, "POST", "/api/v1/auth/register",
-                                      {"username": "bench", "email": "bench@example.com",
-                                       "password": "a-long-passphrase-7"})
-                    token = json.loads(body)["access"]
-                    for day in range(1, 31):
-                        request(server.port, "POST", "/api/v1/activities", {
-                            "activity_type": "running", "duration_minutes": 30 + day, "distance_km": 5,
-                            "activity_date": f"2026-03-{day:02d}T07:00:00Z", "tags": ["bench"]}, token)
-                throughput(server.port, token, 200)  # warm-up
-                results[mode] = [throughput(server.port, token, args.requests) for _ in range(args.runs)]
-                if mode == "on":
-                    headers = dict(HEADERS, Authorization=f"Bearer {token}", **{"X-Request-ID": "bench-sample-1"})
-                    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
-                    connection.request("GET", "/api/v1/activities/1", headers=headers)
-                    connection.getresponse().read()
-                    connection.close()
-                    _, metrics = request(server.port, "GET", "/metrics")
-                    samples_out["metrics"] = metrics.decode()
-                    samples_out["lines"] = server.lines()
-        time.sleep(1)
+        port = servers["off"].port
+        _, body = request(port, "POST", "/api/v1/auth/register",
+                          {"username": "bench", "email": "bench@example.com", "password": "a-long-passphrase-7"})
+        token = json.loads(body)["access"]
+        for day in range(1, 31):
+            request(port, "POST", "/api/v1/activities", {
+                "activity_type": "running", "duration_minutes": 30 + day, "distance_km": 5,
+                "activity_date": f"2026-03-{day:02d}T07:00:00Z", "tags": ["bench"]}, token)
+        results = {"off": [], "on": []}
+        for server in servers.values():
+            throughput(server.port, token, 300)  # warm-up: connections, caches, imports
+        for run in range(args.runs):
+            for mode in (("off", "on") if run % 2 == 0 else ("on", "off")):
+                results[mode].append(throughput(servers[mode].port, token, args.requests))
+        server = servers["on"]
+        headers = dict(HEADERS, Authorization=f"Bearer {token}", **{"X-Request-ID": "bench-sample-1"})
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+        connection.request("GET", "/api/v1/activities/1", headers=headers)
+        connection.getresponse().read()
+        connection.close()
+        samples_out = {"metrics": request(server.port, "GET", "/metrics")[1].decode(), "lines": server.lines()}
+        time.sleep(6)  # the batch span processor exports every 5 s
         all_spans = list(spans)
 
     off, on = statistics.median(results["off"]), statistics.median(results["on"])
