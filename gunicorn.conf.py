@@ -92,6 +92,14 @@ def post_fork(server, worker):
     configure_process("web")
 
 
+def post_worker_init(worker):
+    """The app is loaded in this worker: import the views now, not on the first request, and
+    freeze the start-up objects out of garbage collection (activelog/warmup.py)."""
+    from activelog.warmup import freeze_loaded_objects
+
+    freeze_loaded_objects("web")
+
+
 def worker_exit(server, worker):
     """Flush buffered spans and log records within the graceful shutdown."""
     from activelog.observability import shutdown_process

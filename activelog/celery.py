@@ -22,9 +22,11 @@ app.autodiscover_tasks()
 def _configure_worker_process(**kwargs) -> None:
     """Per pool process, after fork: tracing and CloudWatch belong to this process only."""
     from activelog.observability import attach_cloudwatch, configure_process
+    from activelog.warmup import freeze_loaded_objects
 
     configure_process("worker")
     attach_cloudwatch()
+    freeze_loaded_objects("worker", import_urls=False)
 
 
 @signals.worker_process_shutdown.connect
