@@ -1,7 +1,7 @@
 """Once a server process has loaded the app: take what it loaded out of the garbage collector's
 way.
 
-A worker holds ~160,000 objects from start-up (modules, classes, URL patterns, settings) that
+A worker holds ~125,000 objects from start-up (modules, classes, URL patterns, settings) that
 live as long as the process. Python's full collections walk all of them every time (~100 ms
 each here, a few per thousand requests), more often when tracing keeps spans alive until export.
 gc.freeze() moves them to a permanent generation the collector never scans; what the requests

@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import os
 import statistics
 import sys
 import time
@@ -52,11 +53,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the OS place the servers and the client (default: servers on the last CPU)")
     args, _ = parser.parse_known_args()
     migrated_database(OBS_DATABASE_URL, empty=True)
     base_env = clean_env(**PRODUCTION_ENV, DATABASE_URL=OBS_DATABASE_URL, REDIS_URL="redis://127.0.0.1:6379/12",
                          THROTTLE_RATE_USER="1000000/s", THROTTLE_RATE_REGISTER="1000/min")
     base_env["GUNICORN_MAX_REQUESTS"] = "0"  # steady state: no worker recycling inside a run
+    # The server gets a CPU of its own, like a 1-vCPU task; this client (and the span receiver)
+    # use the others. PostgreSQL and Redis go where the OS puts them.
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus = None
+    if not args.no_pin and len(cpus) >= 2:
+        server_cpus = {cpus[-1]}
+        os.sched_setaffinity(0, set(cpus[:-1]))
     token = None
     with otlp_receiver() as (endpoint, spans), contextlib.ExitStack() as stack:
         # Both servers run side by side and the runs alternate (off, on, on, off, ...): a drift of
@@ -64,9 +74,9 @@ def main() -> int:
         # keep-alive connections stick to a worker, and with two the split of the connections
         # between them (random per run) would dominate the measurement.
         servers = {
-            "off": stack.enter_context(Gunicorn(base_env, workers=1)),
+            "off": stack.enter_context(Gunicorn(base_env, workers=1, cpus=server_cpus)),
             "on": stack.enter_context(Gunicorn({**base_env, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-                                                "LOG_LEVEL": "INFO", **EXTRA_ON}, workers=1)),
+                                                "LOG_LEVEL": "INFO", **EXTRA_ON}, workers=1, cpus=server_cpus)),
         }
         port = servers["off"].port
         _, body = request(port, "POST", "/api/v1/auth/register",
@@ -93,7 +103,11 @@ def main() -> int:
         all_spans = list(spans)
 
     off, on = statistics.median(results["off"]), statistics.median(results["on"])
-    print(f"GET /api/v1/activities?limit=20, {args.requests} requests x {args.runs} runs, 4 threads, gunicorn 1x4\n")
+    placement = "unpinned"
+    if server_cpus:
+        placement = f"servers on CPU {min(server_cpus)}, client on CPU {sorted(os.sched_getaffinity(0))}"
+    print(f"GET /api/v1/activities?limit=20, {args.requests} requests x {args.runs} runs, 4 threads, "
+          f"gunicorn 1x4, {placement}\n")
     print("| observability | runs (requests/s) | median requests/s |")
     print("|---|---|---:|")
     for mode in ("off", "on"):

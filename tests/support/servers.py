@@ -62,9 +62,11 @@ class _OutputDrainingProcess:
     process: subprocess.Popen | None = None
     stop_timeout = 40
 
-    def _spawn(self, command: list[str], env: dict) -> None:
+    def _spawn(self, command: list[str], env: dict, cpus: set[int] | None = None) -> None:
         self._lines: list[bytes] = []
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        preexec_fn=pin)
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 
@@ -95,7 +97,9 @@ class _OutputDrainingProcess:
 class Gunicorn(_OutputDrainingProcess):
     """`gunicorn -c gunicorn.conf.py <app>` as production runs it, on a free port."""
 
-    def __init__(self, env: dict, app: str = "activelog.wsgi", workers: int = 2):
+    def __init__(self, env: dict, app: str = "activelog.wsgi", workers: int = 2, cpus: set[int] | None = None):
+        """``cpus``: run the server (all its processes and threads) on these CPUs only."""
+        self.cpus = cpus
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Each server its own metrics directory: gunicorn wipes it at start.
@@ -108,7 +112,7 @@ class Gunicorn(_OutputDrainingProcess):
         self.output = b""
 
     def start(self) -> "Gunicorn":
-        self._spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app], self.env)
+        self._spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app], self.env, self.cpus)
         wait_for_http(self.base + "/health/live", process=self.process)
         return self
 
