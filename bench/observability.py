@@ -3,12 +3,14 @@
 
     .venv/bin/python bench/observability.py [--requests 1500] [--runs 6] [KEY=VALUE ...]
 
-Runs two identical gunicorns side by side (1 worker x 4 threads, production settings, no worker
-recycling, local PostgreSQL and Redis): observability "off" (no OTLP endpoint, WARNING logs;
+Runs two identical gunicorns side by side on the last CPU (1 worker x 4 threads, production
+settings, no worker recycling, local PostgreSQL and Redis; this client on the other CPUs, or
+anywhere with --no-pin): observability "off" (no OTLP endpoint, WARNING logs;
 metrics are always on) and "on" (every request traced and exported over OTLP/HTTP to a local
 receiver, one INFO log line per request). Runs alternate between the two (off, on, on, off, ...)
 so that a drift in the machine's speed hits both; each run sends the requests from 4 threads
-over keep-alive connections; the throughput of each mode is the median of --runs runs. Then
+over keep-alive connections; the throughput of each mode is the median of --runs runs, and so is
+the worker's CPU time per request (from /proc, all its threads: the exporter's too). Then
 prints a /metrics excerpt, one exported trace tree and one JSON log line. Extra KEY=VALUE
 arguments go into the "on" server's environment.
 """
@@ -43,10 +45,22 @@ def request(port, method, path, body=None, token=None):
     return response.status, data
 
 
-def throughput(port, token, total, concurrency=4) -> float:
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU of a process (all its threads), in clock ticks."""
+    return sum(int(field) for field in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+
+
+def worker_pid(server) -> int:
+    return int(Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()[0])
+
+
+def throughput(port, token, total, concurrency=4, worker=None) -> tuple[float, float | None]:
+    """Requests per second, and the worker's CPU milliseconds per request when its pid is given."""
+    before = cpu_ticks(worker) if worker else 0
     _, elapsed = load(port, "/api/v1/activities?limit=20", total, concurrency,
                       headers=dict(HEADERS, Authorization=f"Bearer {token}"))
-    return total / elapsed
+    cpu = (cpu_ticks(worker) - before) * 1000 / os.sysconf("SC_CLK_TCK") / total if worker else None
+    return total / elapsed, cpu
 
 
 def main() -> int:
@@ -86,12 +100,15 @@ def main() -> int:
             request(port, "POST", "/api/v1/activities", {
                 "activity_type": "running", "duration_minutes": 30 + day, "distance_km": 5,
                 "activity_date": f"2026-03-{day:02d}T07:00:00Z", "tags": ["bench"]}, token)
-        results = {"off": [], "on": []}
+        results, cpu = {"off": [], "on": []}, {"off": [], "on": []}
         for server in servers.values():
             throughput(server.port, token, 300)  # warm-up: connections, caches, imports
+        workers = {mode: worker_pid(server) for mode, server in servers.items()}
         for run in range(args.runs):
             for mode in (("off", "on") if run % 2 == 0 else ("on", "off")):
-                results[mode].append(throughput(servers[mode].port, token, args.requests))
+                rate, milliseconds = throughput(servers[mode].port, token, args.requests, worker=workers[mode])
+                results[mode].append(rate)
+                cpu[mode].append(milliseconds)
         server = servers["on"]
         headers = dict(HEADERS, Authorization=f"Bearer {token}", **{"X-Request-ID": "bench-sample-1"})
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
@@ -108,11 +125,14 @@ def main() -> int:
         placement = f"servers on CPU {min(server_cpus)}, client on CPU {sorted(os.sched_getaffinity(0))}"
     print(f"GET /api/v1/activities?limit=20, {args.requests} requests x {args.runs} runs, 4 threads, "
           f"gunicorn 1x4, {placement}\n")
-    print("| observability | runs (requests/s) | median requests/s |")
-    print("|---|---|---:|")
+    print("| observability | runs (requests/s) | median requests/s | worker CPU ms/request (median) |")
+    print("|---|---|---:|---:|")
     for mode in ("off", "on"):
-        print(f"| {mode} | {', '.join(f'{r:.0f}' for r in results[mode])} | {statistics.median(results[mode]):.0f} |")
-    print(f"\ncost: {(1 - on / off) * 100:.1f}% fewer requests/s with everything on\n")
+        print(f"| {mode} | {', '.join(f'{r:.0f}' for r in results[mode])} | {statistics.median(results[mode]):.0f} "
+              f"| {statistics.median(cpu[mode]):.2f} |")
+    cpu_off, cpu_on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
+    print(f"\ncost: {(1 - on / off) * 100:.1f}% fewer requests/s with everything on; "
+          f"{(cpu_on / cpu_off - 1) * 100:.1f}% more worker CPU per request\n")
 
     print("### /metrics excerpt\n")
     wanted = ("django_http_requests_total_by_view_transport_method_total{", "activelog_activities_created_total{",
