@@ -32,13 +32,14 @@ def redact(text: str) -> str:
     # non-ASCII letters onto ASCII ones, e.g. the long s onto "s"): other text takes every rule.
     # JSON lines are ASCII (non-ASCII characters are escaped).
     ascii_only = text.isascii()
-    folded = text.lower()
+    folded = text.lower() if ascii_only else ""
     for pattern, replacement, words in _REDACTIONS:
         if ascii_only and not any(word in folded for word in words):
             continue
         redacted = pattern.sub(replacement, text)
         if redacted != text:
-            text, folded = redacted, redacted.lower()
+            text = redacted
+            folded = text.lower() if ascii_only else ""
     return text
 
 

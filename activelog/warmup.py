@@ -12,7 +12,8 @@ activity-list request at 782 -> 519 us with tracing off and 1079 -> 651 us with 
 
 import gc
 import logging
-import os
+
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 def freeze_loaded_objects(role: str, *, import_urls: bool = True) -> int:
     """Import what the first request would (the URLconf and every view behind it) so it is frozen
     too, collect, freeze. Returns the number of frozen objects (0 when switched off)."""
-    if os.environ.get("GC_FREEZE", "true").strip().lower() in {"0", "false", "no", "off"}:
+    if not settings.GC_FREEZE:
         return 0
     if import_urls:
         from django.urls import get_resolver

@@ -392,6 +392,10 @@ LOGGING = {
 CLOUDWATCH_LOG_GROUP = env.str("CLOUDWATCH_LOG_GROUP", default="")
 CLOUDWATCH_SEND_INTERVAL = env.float("CLOUDWATCH_SEND_INTERVAL", default=2.0)
 
+# gunicorn and Celery workers freeze their start-up objects out of garbage collection once the
+# app is loaded (activelog/warmup.py).
+GC_FREEZE = env.bool("GC_FREEZE", default=True)
+
 # --- Production hardening ---------------------------------------------------------------------
 
 if PRODUCTION:
