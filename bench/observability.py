@@ -36,9 +36,9 @@ EXTRA_ON = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
 HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https", "Content-Type": "application/json"}
 
 
-def request(port, method, path, body=None, token=None):
+def request(port, method, path, body=None, token=None, extra_headers=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-    headers = dict(HEADERS, **({"Authorization": f"Bearer {token}"} if token else {}))
+    headers = dict(HEADERS, **({"Authorization": f"Bearer {token}"} if token else {}), **(extra_headers or {}))
     connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
     response = connection.getresponse()
     data = response.read()
@@ -84,7 +84,6 @@ def main() -> int:
     if not args.no_pin and len(cpus) >= 2:
         server_cpus = {cpus[-1]}
         os.sched_setaffinity(0, set(cpus[:-1]))
-    token = None
     results, cpu, token = {"off": [], "on": []}, {"off": [], "on": []}, None
     on_env = {**base_env, "LOG_LEVEL": "INFO", **EXTRA_ON}
     with otlp_receiver() as (endpoint, spans):
@@ -125,11 +124,8 @@ def main() -> int:
                         cpu[mode].append(milliseconds)
                 if pair == args.pairs - 1:
                     server = servers["on"]
-                    headers = dict(HEADERS, Authorization=f"Bearer {token}", **{"X-Request-ID": "bench-sample-1"})
-                    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
-                    connection.request("GET", "/api/v1/activities/1", headers=headers)
-                    connection.getresponse().read()
-                    connection.close()
+                    request(server.port, "GET", "/api/v1/activities/1", token=token,
+                            extra_headers={"X-Request-ID": "bench-sample-1"})
                     samples_out = {"metrics": request(server.port, "GET", "/metrics")[1].decode(),
                                    "lines": server.lines()}
                     time.sleep(6)  # the batch span processor exports every 5 s
