@@ -7,7 +7,8 @@ off unless switched on by its environment variable:
 
 - tracing: OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) set and OTEL_SDK_DISABLED not
   true; the standard OTEL_* variables (service name, resource attributes, sampler, batch
-  settings) apply. OTEL_AWS_XRAY=true switches to X-Ray trace ids and propagation.
+  settings) apply, and OTEL_PYTHON_DISABLED_INSTRUMENTATIONS leaves named instrumentations
+  out. OTEL_AWS_XRAY=true switches to X-Ray trace ids and propagation.
 - CloudWatch: CLOUDWATCH_LOG_GROUP set (the group exists already; the app only creates its
   stream, named after the ECS task and the process id).
 """
@@ -96,12 +97,16 @@ def _configure_tracing(role: str) -> None:
     trace.set_tracer_provider(provider)
     _tracer_provider = provider
 
-    DjangoInstrumentor().instrument(tracer_provider=provider)
-    _keep_operations_paths_first()
-    PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
-    RedisInstrumentor().instrument(tracer_provider=provider)
-    BotocoreInstrumentor().instrument(tracer_provider=provider)
-    CeleryInstrumentor().instrument(tracer_provider=provider)
+    # The standard variable of OpenTelemetry's auto-instrumentation, honoured here too.
+    disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    instrumentors = {"django": (DjangoInstrumentor, {}), "psycopg": (PsycopgInstrumentor, {"skip_dep_check": True}),
+                     "redis": (RedisInstrumentor, {}), "botocore": (BotocoreInstrumentor, {}),
+                     "celery": (CeleryInstrumentor, {})}
+    for name, (instrumentor, options) in instrumentors.items():
+        if name not in disabled:
+            instrumentor().instrument(tracer_provider=provider, **options)
+    if "django" not in disabled:
+        _keep_operations_paths_first()
 
 
 def _keep_operations_paths_first() -> None:

@@ -1,0 +1,61 @@
+"""Which calls get spans, decided by the standard OTEL_* variables at process set-up: a fresh
+Python process configures tracing like a gunicorn worker, then talks to the real PostgreSQL and
+Redis and reports the spans its tracer provider ended."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.servers import ROOT, clean_env, otlp_receiver
+
+PROBE = """
+import json, django, psycopg, redis
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from activelog.observability import configure_process
+configure_process("web")
+django.setup()
+from django.conf import settings
+provider = trace.get_tracer_provider()
+memory = InMemorySpanExporter()
+if hasattr(provider, "add_span_processor"):
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+redis.Redis.from_url("redis://127.0.0.1:6379/13").ping()
+with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as connection:
+    connection.execute("SELECT 1").fetchone()
+print("SPANS " + json.dumps({"spans": sorted(span.name for span in memory.get_finished_spans()),
+                  "django_middleware": any("opentelemetry" in m for m in settings.MIDDLEWARE)}))
+"""
+
+
+def spans_of_a_process(**environment):
+    env = clean_env(DJANGO_SETTINGS_MODULE="activelog.settings", LOG_LEVEL="ERROR", **environment)
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(next(line for line in result.stdout.splitlines() if line.startswith("SPANS "))[6:])
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    with otlp_receiver() as (url, _):
+        yield url
+
+
+def test_every_instrumentation_is_on_by_default(endpoint):
+    seen = spans_of_a_process(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    assert seen == {"spans": ["PING", "SELECT"], "django_middleware": True}
+
+
+def test_disabled_instrumentations_leave_their_calls_untraced(endpoint):
+    seen = spans_of_a_process(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+                              OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="redis, django")
+    assert seen == {"spans": ["SELECT"], "django_middleware": False}
+
+
+def test_no_endpoint_means_no_tracing_at_all():
+    seen = spans_of_a_process()
+    assert seen == {"spans": [], "django_middleware": False}
