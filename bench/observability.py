@@ -124,6 +124,9 @@ def main() -> int:
                         cpu[mode].append(milliseconds)
                 if pair == args.pairs - 1:
                     server = servers["on"]
+                    request(server.port, "POST", "/api/v1/activities", {  # for the created counter
+                        "activity_type": "cycling", "duration_minutes": 45, "activity_date": "2026-04-01T07:00:00Z"},
+                        token)
                     request(server.port, "GET", "/api/v1/activities/1", token=token,
                             extra_headers={"X-Request-ID": "bench-sample-1"})
                     samples_out = {"metrics": request(server.port, "GET", "/metrics")[1].decode(),
