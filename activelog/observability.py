@@ -102,6 +102,9 @@ def _configure_tracing(role: str) -> None:
     instrumentors = {"django": (DjangoInstrumentor, {}), "psycopg": (PsycopgInstrumentor, {"skip_dep_check": True}),
                      "redis": (RedisInstrumentor, {}), "botocore": (BotocoreInstrumentor, {}),
                      "celery": (CeleryInstrumentor, {})}
+    if unknown := sorted(disabled - set(instrumentors) - {""}):
+        logger.warning("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names unknown instrumentations %s; known: %s",
+                       ", ".join(unknown), ", ".join(instrumentors))
     for name, (instrumentor, options) in instrumentors.items():
         if name not in disabled:
             instrumentor().instrument(tracer_provider=provider, **options)

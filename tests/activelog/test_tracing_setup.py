@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.servers import ROOT, clean_env, otlp_receiver
+from tests.support.servers import PRODUCTION_ENV, ROOT, Gunicorn, clean_env, otlp_receiver
 
 PROBE = """
 import json, django, psycopg, redis
@@ -36,7 +36,7 @@ def spans_of_a_process(**environment):
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(next(line for line in result.stdout.splitlines() if line.startswith("SPANS "))[6:])
+    return result.stderr, json.loads(next(line for line in result.stdout.splitlines() if line.startswith("SPANS "))[6:])
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +46,36 @@ def endpoint():
 
 
 def test_every_instrumentation_is_on_by_default(endpoint):
-    seen = spans_of_a_process(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    _, seen = spans_of_a_process(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
     assert seen == {"spans": ["PING", "SELECT"], "django_middleware": True}
 
 
 def test_disabled_instrumentations_leave_their_calls_untraced(endpoint):
-    seen = spans_of_a_process(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
-                              OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="redis, django")
+    errors, seen = spans_of_a_process(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+                                      OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="redis, django")
     assert seen == {"spans": ["SELECT"], "django_middleware": False}
+    assert "unknown instrumentations" not in errors
+
+
+def test_a_misspelt_instrumentation_is_reported_and_the_rest_stay_on(endpoint):
+    errors, seen = spans_of_a_process(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+                                      OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="postgres,redis")
+    assert seen == {"spans": ["SELECT"], "django_middleware": True}
+    assert "unknown instrumentations postgres; known: django, psycopg, redis, botocore, celery" in errors
 
 
 def test_no_endpoint_means_no_tracing_at_all():
-    seen = spans_of_a_process()
+    _, seen = spans_of_a_process()
     assert seen == {"spans": [], "django_middleware": False}
+
+
+def test_under_gunicorn_the_set_up_warning_is_a_json_line_on_stdout(endpoint, served_database_url):
+    # Tracing is configured in gunicorn's post_fork hook, before the worker loads the app.
+    env = clean_env(**PRODUCTION_ENV, DATABASE_URL=served_database_url, REDIS_URL="redis://127.0.0.1:6379/13",
+                    OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="postgres")
+    with Gunicorn(env, workers=1) as server:
+        pass
+    warnings = [json.loads(line) for line in server.lines() if "unknown instrumentations" in line]
+    assert len(warnings) == 1, server.lines()
+    assert warnings[0]["level"] == "WARNING"
+    assert warnings[0]["logger"] == "activelog.observability"
