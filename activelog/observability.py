@@ -98,11 +98,12 @@ def _configure_tracing(role: str) -> None:
     _tracer_provider = provider
 
     # The standard variable of OpenTelemetry's auto-instrumentation, honoured here too.
-    disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    names = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")
+    disabled = {name.strip() for name in names if name.strip()}
     instrumentors = {"django": (DjangoInstrumentor, {}), "psycopg": (PsycopgInstrumentor, {"skip_dep_check": True}),
                      "redis": (RedisInstrumentor, {}), "botocore": (BotocoreInstrumentor, {}),
                      "celery": (CeleryInstrumentor, {})}
-    if unknown := sorted(disabled - set(instrumentors) - {""}):
+    if unknown := sorted(disabled - set(instrumentors)):
         logger.warning("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names unknown instrumentations %s; known: %s",
                        ", ".join(unknown), ", ".join(instrumentors))
     for name, (instrumentor, options) in instrumentors.items():
