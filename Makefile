@@ -37,8 +37,10 @@ system-deps:
 test: install system-deps
 	$(BIN)/pytest
 
+## Style (ruff) and the architecture's import contracts (import-linter, see pyproject.toml)
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 migrations-check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run

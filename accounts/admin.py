@@ -1,19 +1,36 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import transaction
-from django.db.models import OuterRef
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from accounts.models import User
-from activelog.db import correlated_count
-from activities.models import Activity
-from activities.services import stored_files_delete_on_commit, stored_files_of_users
+from accounts.models import User, normalize_email
+
+
+class _NormalizedEmail(forms.ModelForm):
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data.get("email") or "")
+
+
+class UserAddForm(_NormalizedEmail, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ["username", "email"]
+
+
+class UserEditForm(_NormalizedEmail, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Users; the activities app adds its own column (activities/admin.py), so this app needs to
+    know nothing of activities."""
+
+    form = UserEditForm
+    add_form = UserAddForm
     list_display = [
-        "username", "email", "activity_count", "timezone", "units", "is_staff", "is_active", "date_joined",
-        "last_login",
+        "username", "email", "timezone", "units", "is_staff", "is_active", "date_joined", "last_login",
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", "units", "date_joined"]
     search_fields = ["username", "email", "first_name", "last_name"]
@@ -26,26 +43,3 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["username", "email", "usable_password", "password1", "password2"]}),
     ]
-
-    def get_queryset(self, request):
-        # One indexed count per listed user, not a GROUP BY over every activity in the database.
-        live = Activity.objects.filter(user_id=OuterRef("pk"), deleted_at__isnull=True)
-        return super().get_queryset(request).annotate(
-            live_activity_count=correlated_count(live, group_by="user_id")
-        )
-
-    @admin.display(description="activities", ordering="live_activity_count")
-    def activity_count(self, obj: User) -> int:
-        return obj.live_activity_count
-
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            files = stored_files_of_users(user_ids=[obj.pk])
-            super().delete_model(request, obj)
-            stored_files_delete_on_commit(files)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            files = stored_files_of_users(user_ids=queryset.order_by().values("pk"))
-            super().delete_queryset(request, queryset)
-            stored_files_delete_on_commit(files)

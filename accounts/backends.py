@@ -1,6 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from accounts.models import normalize_email
+
 
 class UsernameOrEmailBackend(ModelBackend):
     """Sign in with a username or an email address, both compared ignoring case."""
@@ -10,7 +12,7 @@ class UsernameOrEmailBackend(ModelBackend):
         if password is None:
             return None
         if email:
-            lookup = {"email__iexact": email.strip()}
+            lookup = {"email__iexact": normalize_email(email)}
         elif username:
             lookup = {"username__iexact": username.strip()}
         else:

@@ -18,6 +18,12 @@ def timezone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def normalize_email(value: str) -> str:
+    """E-mail addresses are compared and stored trimmed and lower-cased (one account per mailbox,
+    however it is typed)."""
+    return (value or "").strip().lower()
+
+
 def validate_timezone(value: str) -> None:
     if value not in timezone_names():
         raise ValidationError(f"{value!r} is not an IANA time zone name (for example Europe/Paris).")
@@ -26,6 +32,11 @@ def validate_timezone(value: str) -> None:
 class CaseInsensitiveUserManager(UserManager):
     def get_by_natural_key(self, username):
         return self.get(username__iexact=username)
+
+    @classmethod
+    def normalize_email(cls, email):
+        # Used by create_user/create_superuser (createsuperuser): the same rule as everywhere.
+        return normalize_email(email)
 
 
 class User(AbstractUser):
@@ -59,10 +70,6 @@ class User(AbstractUser):
                 condition=models.Q(units__in=["metric", "imperial"]), name="user_units_valid"
             ),
         ]
-
-    def save(self, *args, **kwargs):
-        self.email = (self.email or "").strip().lower()
-        super().save(*args, **kwargs)
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:

@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.models import USERNAME_RULE, User, timezone_names
+from accounts.models import USERNAME_RULE, User, validate_timezone
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -54,13 +54,8 @@ class RefreshInputSerializer(serializers.Serializer):
 
 class UserUpdateSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, max_length=254)
-    timezone = serializers.CharField(required=False, max_length=64)
+    timezone = serializers.CharField(required=False, max_length=64, validators=[validate_timezone])
     units = serializers.ChoiceField(required=False, choices=User.Units.choices)
-
-    def validate_timezone(self, value):
-        if value not in timezone_names():
-            raise serializers.ValidationError(f"{value!r} is not an IANA time zone name (for example Europe/Paris).")
-        return value
 
 
 class PasswordChangeSerializer(serializers.Serializer):

@@ -4,14 +4,15 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts.models import User
-from activities.services import stored_files_delete_on_commit, stored_files_of_users
+from accounts.models import User, normalize_email
+from activelog.db import model_update
+from activelog.errors import NotAuthenticated
 
 
 def _validate_password(password: str, user: User, *, field: str) -> None:
@@ -36,7 +37,7 @@ def _check_unique(*, username: str | None = None, email: str | None = None, excl
 @transaction.atomic
 def user_create(*, username: str, email: str, password: str) -> User:
     username = username.strip()
-    email = email.strip().lower()
+    email = normalize_email(email)
     user = User(username=username, email=email)
     errors: dict[str, list[str]] = {}
     for check in (
@@ -61,16 +62,13 @@ def user_create(*, username: str, email: str, password: str) -> User:
 
 @transaction.atomic
 def user_update(*, user: User, data: dict) -> User:
-    fields = [name for name in ("email", "timezone", "units") if name in data]
+    """Change the e-mail address, time zone or units (each optional)."""
     if "email" in data:
-        data = {**data, "email": data["email"].strip().lower()}
+        data = {**data, "email": normalize_email(data["email"])}
         _check_unique(email=data["email"], exclude_id=user.pk)
-    for name in fields:
-        setattr(user, name, data[name])
-    user.full_clean(exclude=["password", "username"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
-            user.save(update_fields=fields)
+            model_update(instance=user, fields=("email", "timezone", "units"), data=data)
     except IntegrityError:
         raise ValidationError({"email": ["A user with that email already exists."]}) from None
     return user
@@ -99,12 +97,12 @@ def user_change_password(*, user: User, current_password: str, new_password: str
 
 @transaction.atomic
 def user_delete(*, user: User, password: str) -> None:
+    """Delete the account and everything of it. Its rows go by CASCADE; the apps that store files
+    for it remove them once the deletion has committed (their post_delete receivers)."""
     if not user.check_password(password):
         raise ValidationError({"password": ["The password is incorrect."]})
     user_revoke_refresh_tokens(user=user)
-    files = stored_files_of_users(user_ids=[user.pk])
     user.delete()
-    stored_files_delete_on_commit(files)
 
 
 def tokens_for_user(*, user: User) -> dict[str, str]:
@@ -128,14 +126,14 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     try:
         token = RefreshToken(refresh)
     except TokenError as exc:
-        raise InvalidToken(str(exc)) from None
+        raise NotAuthenticated(str(exc)) from None
     jti = token.payload.get(jwt_settings.JTI_CLAIM)
     outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-        raise InvalidToken("Token is blacklisted")
+        raise NotAuthenticated("Token is blacklisted")
     user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
     if user is None or token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
-        raise InvalidToken("Token is no longer valid")
+        raise NotAuthenticated("Token is no longer valid")
     BlacklistedToken.objects.create(token=outstanding)
     return tokens_for_user(user=user)
 

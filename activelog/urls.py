@@ -9,8 +9,6 @@ from health import views as health_views
 
 api_v1 = [
     path("", include("accounts.urls")),
-    path("", include("activities.export_urls")),  # before activities/<id>: activities/export/...
-    path("", include("activities.photo_urls")),
     path("", include("activities.urls")),
 ]
 

@@ -1,34 +1,22 @@
-"""Django admin for activities, tags and photos.
+"""Django admin for activities, tags and photos (and the users' activity counts).
 
-The admin writes straight to the models, so every write that changes a user's statistics bumps
-that user's ``stats_version`` in the same transaction (as the services do), and the activity
-form applies the API's normalisation (lower-case type, the owner's own tags).
+Every write goes through the services, like the API's: the same rules (activities.rules, through
+the forms and the services' ``full_clean``), the same statistics-version bump, the same clean-up
+of stored files.
 """
-
-from collections.abc import Iterable
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import OuterRef
-from django.utils import timezone
 
+from accounts.admin import UserAdmin
+from accounts.models import User
 from activelog.db import correlated_count
+from activities import rules, services
 from activities.models import Activity, Photo, Tag
-from activities.photo_services import activity_photo_files_delete_on_commit, photo_delete
-from activities.services import stored_files_delete_on_commit
-from activities.stats_cache import stats_version_bump
+from activities.photos.services import photo_delete
 
 ActivityTag = Activity.tags.through
-
-
-def _bump(user_ids: Iterable[int | None]) -> None:
-    for user_id in sorted({user_id for user_id in user_ids if user_id is not None}):
-        stats_version_bump(user_id=user_id)
-
-
-def _owners(queryset) -> set[int]:
-    return set(queryset.order_by().values_list("user_id", flat=True).distinct())
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -67,10 +55,7 @@ class ActivityAdminForm(forms.ModelForm):
             tags.queryset = queryset
 
     def clean_activity_type(self) -> str:
-        value = (self.cleaned_data.get("activity_type") or "").strip().lower()
-        if len(value) < 2:
-            raise forms.ValidationError("Use 2 to 50 characters.")
-        return value
+        return rules.clean_activity_type(self.cleaned_data.get("activity_type") or "")
 
     def clean(self):
         cleaned = super().clean()
@@ -134,42 +119,35 @@ class ActivityAdmin(admin.ModelAdmin):
 
     @admin.action(description="Restore selected soft-deleted activities", permissions=["change"])
     def restore_activities(self, request, queryset):
-        with transaction.atomic():
-            targets = Activity.objects.filter(pk__in=queryset.order_by().values("pk"), deleted_at__isnull=False)
-            owners = _owners(targets)
-            restored = targets.update(deleted_at=None, updated_at=timezone.now())
-            _bump(owners)
+        restored = services.activities_restore(activities=queryset)
         self.message_user(request, f"Restored {restored} activities.", messages.SUCCESS)
 
     @admin.action(description="Soft-delete selected activities", permissions=["change"])
     def soft_delete_activities(self, request, queryset):
-        now = timezone.now()
-        with transaction.atomic():
-            targets = Activity.objects.filter(pk__in=queryset.order_by().values("pk"), deleted_at__isnull=True)
-            owners = _owners(targets)
-            deleted = targets.update(deleted_at=now, updated_at=now)
-            _bump(owners)
+        deleted = services.activities_soft_delete(activities=queryset)
         self.message_user(request, f"Soft-deleted {deleted} activities.", messages.SUCCESS)
 
-    # The admin's change and delete views run in a transaction: the bumps commit with the write.
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        _bump([obj.user_id])
+        data = {name: getattr(obj, name) for name in services.ACTIVITY_FIELDS}
+        if "tags" in form.cleaned_data:
+            data["tags"] = [tag.name for tag in form.cleaned_data["tags"]]
+        if change:
+            services.activity_update(activity=obj, data=data)
+        else:
+            created = services.activity_create(user=obj.user, data=data)
+            obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
+            obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # The tags were set by the service (by name, for the owner); photos are read-only here.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
-        with transaction.atomic():
-            user_id = obj.user_id
-            # Permanent deletion: the photos' stored objects go too, once the rows are gone.
-            activity_photo_files_delete_on_commit(activity_ids=[obj.pk])
-            super().delete_model(request, obj)
-            _bump([user_id])
+        services.activities_delete(activities=Activity.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            owners = _owners(queryset)
-            activity_photo_files_delete_on_commit(activity_ids=queryset.order_by().values("pk"))
-            super().delete_queryset(request, queryset)
-            _bump(owners)
+        services.activities_delete(activities=queryset)
 
 
 class TagAdminForm(forms.ModelForm):
@@ -178,9 +156,8 @@ class TagAdminForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin's fields choose what is shown
 
     def clean_name(self) -> str:
-        value = (self.cleaned_data.get("name") or "").strip().lower()
-        if not value:
-            raise forms.ValidationError("A tag needs a name.")
+        value = rules.normalize_tag_name(self.cleaned_data.get("name") or "")
+        rules.validate_tag_name(value)
         return value
 
 
@@ -207,19 +184,13 @@ class TagAdmin(admin.ModelAdmin):
         return obj.usage_count
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        _bump([obj.user_id])
+        services.tag_save(tag=obj)
 
     def delete_model(self, request, obj):
-        user_id = obj.user_id
-        super().delete_model(request, obj)
-        _bump([user_id])
+        services.tags_delete(tags=Tag.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            owners = _owners(queryset)
-            super().delete_queryset(request, queryset)
-            _bump(owners)
+        services.tags_delete(tags=queryset)
 
 
 @admin.register(Photo)
@@ -239,7 +210,24 @@ class PhotoAdmin(admin.ModelAdmin):
         photo_delete(photo=obj)
 
     def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            files = [(f.storage, f.name) for photo in queryset for f in (photo.image, photo.thumbnail) if f.name]
-            queryset.delete()
-            stored_files_delete_on_commit(files)
+        for photo in queryset:
+            photo_delete(photo=photo)
+
+
+class UserWithActivitiesAdmin(UserAdmin):
+    """The accounts app's user admin, plus how many live activities each user has."""
+
+    list_display = [*UserAdmin.list_display[:2], "activity_count", *UserAdmin.list_display[2:]]
+
+    def get_queryset(self, request):
+        # One indexed count per listed user, not a GROUP BY over every activity in the database.
+        live = Activity.objects.filter(user_id=OuterRef("pk"), deleted_at__isnull=True)
+        return super().get_queryset(request).annotate(live_activity_count=correlated_count(live, group_by="user_id"))
+
+    @admin.display(description="activities", ordering="live_activity_count")
+    def activity_count(self, obj: User) -> int:
+        return obj.live_activity_count
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserWithActivitiesAdmin)

@@ -1,7 +1,8 @@
 """Query parameters of the activity list (and the CSV export): parsing and validation.
 
 Every unparsable value is a form error keyed by the parameter's name, which the API turns into a
-400 problem naming that parameter.
+400 problem naming that parameter. The filters narrow a queryset they are given; which activities
+they start from (live or restorable) is decided by ``activities.selectors.activity_filter``.
 """
 
 import datetime as dt
@@ -14,7 +15,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from activities import selectors
+from activelog.timezones import local_day_start
+from activities import rules
+from activities.models import Activity
 
 ORDERING_FIELDS = ("activity_date", "duration_minutes", "distance_km", "calories_burned", "created_at")
 
@@ -29,10 +32,16 @@ class MultiValueWidget(forms.Widget):
 
 
 class MultiValueField(forms.Field):
+    """A list of values, each normalised by the rule of what it names (a type, a tag)."""
+
     widget = MultiValueWidget
 
+    def __init__(self, *, normalize, **kwargs):
+        super().__init__(**kwargs)
+        self.normalize = normalize
+
     def to_python(self, value):
-        return [v.lower() for v in (value or [])]
+        return [self.normalize(v) for v in (value or [])]
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
@@ -91,7 +100,7 @@ class StrictBooleanFilter(filters.Filter):
     field_class = StrictBooleanField
 
     def filter(self, qs, value):
-        return qs  # applied by ActivityFilter.filter_queryset, which picks the base set
+        return qs  # read by activities.selectors.activity_filter, which picks the base set
 
 
 class StableOrderingFilter(filters.OrderingFilter):
@@ -107,22 +116,23 @@ class StableOrderingFilter(filters.OrderingFilter):
         return qs.order_by(*order, "-id")
 
 
-def _start_of_local_day(day: dt.date, tz) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
-
-
 class ActivityFilter(filters.FilterSet):
     activity_type = MultiValueFilter(
-        method="filter_activity_type", help_text="Exact type; repeat or comma-separate for any-of."
+        method="filter_activity_type", normalize=rules.normalize_activity_type,
+        help_text="Exact type; repeat or comma-separate for any-of.",
     )
-    type = MultiValueFilter(method="filter_activity_type", help_text="Alias of activity_type.")
+    type = MultiValueFilter(
+        method="filter_activity_type", normalize=rules.normalize_activity_type, help_text="Alias of activity_type."
+    )
     start_date = DateOrDateTimeFilter(
         method="filter_start_date", help_text="Inclusive lower bound on activity_date (date or RFC 3339 datetime)."
     )
     end_date = DateOrDateTimeFilter(
         method="filter_end_date", help_text="Inclusive upper bound; a date includes that whole day in your time zone."
     )
-    tag = MultiValueFilter(method="filter_tag", help_text="Has this tag; repeat for any-of.")
+    tag = MultiValueFilter(
+        method="filter_tag", normalize=rules.normalize_tag_name, help_text="Has this tag; repeat for any-of."
+    )
     search = filters.CharFilter(
         method="filter_search", max_length=200, help_text="Case-insensitive substring of title, description or notes."
     )
@@ -137,34 +147,31 @@ class ActivityFilter(filters.FilterSet):
         help_text="true: list only soft-deleted activities that can still be restored."
     )
 
-    def _tz(self):
-        return self.request.user.tzinfo
+    def __init__(self, data=None, queryset=None, *, user=None, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        self.user = user if user is not None else getattr(request, "user", None)
 
-    def filter_queryset(self, queryset):
-        if self.form.cleaned_data.get("include_deleted"):
-            queryset = selectors.activity_list_deleted(user=self.request.user)
-        return super().filter_queryset(queryset)
+    def _tz(self):
+        return self.user.tzinfo
 
     def filter_activity_type(self, queryset, name, value):
         return queryset.filter(activity_type__in=value)
 
     def filter_tag(self, queryset, name, value):
         # A subquery, not a join: an activity never appears twice whatever the tags.
-        from activities.models import Activity
-
-        tagged = Activity.tags.through.objects.filter(tag__name__in=value, tag__user=self.request.user)
+        tagged = Activity.tags.through.objects.filter(tag__name__in=value, tag__user=self.user)
         return queryset.filter(pk__in=tagged.values("activity_id"))
 
     def filter_start_date(self, queryset, name, value):
         if isinstance(value, dt.datetime):
             return queryset.filter(activity_date__gte=value)
-        return queryset.filter(activity_date__gte=_start_of_local_day(value, self._tz()))
+        return queryset.filter(activity_date__gte=local_day_start(value, self._tz()))
 
     def filter_end_date(self, queryset, name, value):
         if isinstance(value, dt.datetime):
             return queryset.filter(activity_date__lte=value)
         next_day = value + dt.timedelta(days=1)
-        return queryset.filter(activity_date__lt=_start_of_local_day(next_day, self._tz()))
+        return queryset.filter(activity_date__lt=local_day_start(next_day, self._tz()))
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -7,12 +8,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from activities import rules
+
 RESTORE_WINDOW = timedelta(days=30)
 
 
 class Tag(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
-    name = models.CharField(max_length=50)
+    name = models.CharField(max_length=rules.TAG_NAME_MAX_LENGTH, validators=[rules.validate_tag_name])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -37,14 +40,16 @@ class ActivityQuerySet(models.QuerySet):
 
 class Activity(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activities")
-    activity_type = models.CharField(max_length=50)
+    activity_type = models.CharField(
+        max_length=rules.ACTIVITY_TYPE_MAX_LENGTH, validators=[rules.validate_activity_type]
+    )
     title = models.CharField(max_length=255, blank=True, default="")
     description = models.TextField(max_length=1000, blank=True, default="")
     duration_minutes = models.PositiveIntegerField()
     distance_km = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     calories_burned = models.PositiveIntegerField(null=True, blank=True)
     notes = models.TextField(max_length=2000, blank=True, default="")
-    activity_date = models.DateTimeField()
+    activity_date = models.DateTimeField(validators=[rules.validate_not_in_future])
     tags = models.ManyToManyField(Tag, related_name="activities", blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -109,7 +114,7 @@ def photo_upload_to(instance: "Photo", filename: str) -> str:
 
 
 class Photo(models.Model):
-    """An image attached to an activity. The upload pipeline arrives with the photos API."""
+    """An image attached to an activity (stored by activities.photos.services)."""
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to=photo_upload_to, max_length=500)
@@ -130,6 +135,11 @@ class Photo(models.Model):
 
 def export_upload_to(instance: "ExportJob", filename: str) -> str:
     return f"exports/{instance.user_id}/{instance.pk}/{filename}"
+
+
+def export_expiry() -> "dt.datetime":
+    """A report and its file are kept this long after the job is created."""
+    return timezone.now() + ExportJob.EXPIRES_AFTER
 
 
 class ExportJob(models.Model):
@@ -160,7 +170,7 @@ class ExportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField(default=export_expiry)
 
     class Meta:
         ordering = ["-created_at"]
@@ -175,8 +185,3 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.format} report {self.pk} ({self.status})"
-
-    def save(self, *args, **kwargs):
-        if self.expires_at is None:
-            self.expires_at = timezone.now() + self.EXPIRES_AFTER
-        super().save(*args, **kwargs)

@@ -1,12 +1,39 @@
 """Every read of activities and tags: always scoped to the owner."""
 
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet
-from django.http import Http404
 
 from accounts.models import User
 from activelog.db import correlated_count
+from activelog.errors import NotFound
 from activelog.observability import span
+from activities.filters import ActivityFilter
 from activities.models import Activity, Photo, Tag
+
+
+def activities_alive(*, user: User) -> QuerySet[Activity]:
+    """The user's activities that are not (soft-)deleted: what every list, statistic and export
+    starts from."""
+    return Activity.objects.filter(user=user, deleted_at__isnull=True)
+
+
+def activities_restorable(*, user: User) -> QuerySet[Activity]:
+    """Soft-deleted activities of the user that can still be restored."""
+    return Activity.objects.filter(user=user).restorable()
+
+
+def activity_filter(*, user: User, filters: Mapping | None = None) -> QuerySet[Activity]:
+    """The user's activities narrowed by the list's query parameters (``activities.filters``);
+    ``include_deleted=true`` lists the restorable ones instead of the live ones. Unreadable
+    parameters are a ``ValidationError`` keyed by parameter name."""
+    filterset = ActivityFilter(filters or {}, queryset=Activity.objects.none(), user=user)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.form.errors.as_data())
+    include_deleted = filterset.form.cleaned_data.get("include_deleted")
+    base = activities_restorable(user=user) if include_deleted else activities_alive(user=user)
+    return filterset.filter_queryset(base)
 
 
 def _with_display_fields(queryset: QuerySet[Activity]) -> QuerySet[Activity]:
@@ -16,14 +43,16 @@ def _with_display_fields(queryset: QuerySet[Activity]) -> QuerySet[Activity]:
     return queryset.annotate(photo_count=correlated_count(photos, group_by="activity")).prefetch_related(tags)
 
 
-def activity_list(*, user: User) -> QuerySet[Activity]:
-    """The user's live activities, newest first; filters narrow it further."""
-    return _with_display_fields(Activity.objects.filter(user=user).alive()).order_by("-activity_date", "-id")
+def activity_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Activity]:
+    """The user's live activities, newest first, narrowed by ``filters`` when given."""
+    if filters is None:
+        return _with_display_fields(activities_alive(user=user)).order_by("-activity_date", "-id")
+    return _with_display_fields(activity_filter(user=user, filters=filters))
 
 
 def activity_list_deleted(*, user: User) -> QuerySet[Activity]:
     """Soft-deleted activities that can still be restored (the restore UI's list)."""
-    return _with_display_fields(Activity.objects.filter(user=user).restorable()).order_by("-deleted_at", "-id")
+    return _with_display_fields(activities_restorable(user=user)).order_by("-deleted_at", "-id")
 
 
 def activity_get(*, user: User, activity_id: int) -> Activity:
@@ -31,7 +60,7 @@ def activity_get(*, user: User, activity_id: int) -> Activity:
     with span("activity.get", activity__id=activity_id, user__id=user.pk) as current:
         activity = activity_list(user=user).filter(pk=activity_id).first()
         if activity is None:
-            raise Http404("No activity with this id.")
+            raise NotFound("No activity with this id.")
         current.set_attribute("activity.type", activity.activity_type)
     return activity
 

@@ -1,16 +1,15 @@
-import datetime as dt
+"""Activity, tag and period representations of the API; the rules themselves are in
+activities.rules (the serializers only call them)."""
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from activelog.timezones import local_today
+from activities import rules
 from activities.models import Activity
-from activities.services import normalize_tag_names
-
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-MAX_BATCH = 50
+from activities.services import MAX_BATCH
 
 
 class RFC3339DateTimeField(serializers.DateTimeField):
@@ -74,7 +73,9 @@ class ActivityOutputSerializer(serializers.ModelSerializer):
 class ActivityInputSerializer(serializers.Serializer):
     """Create, full update (PUT) and, with partial=True, PATCH."""
 
-    activity_type = serializers.CharField(min_length=2, max_length=50)
+    activity_type = serializers.CharField(
+        min_length=rules.ACTIVITY_TYPE_MIN_LENGTH, max_length=rules.ACTIVITY_TYPE_MAX_LENGTH
+    )
     title = serializers.CharField(max_length=255, required=False, allow_blank=True)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
     duration_minutes = serializers.IntegerField(min_value=1, max_value=1440)
@@ -83,21 +84,18 @@ class ActivityInputSerializer(serializers.Serializer):
     )
     calories_burned = serializers.IntegerField(min_value=0, max_value=20000, required=False, allow_null=True)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    activity_date = RFC3339DateTimeField()
+    activity_date = RFC3339DateTimeField(validators=[rules.validate_not_in_future])
     tags = serializers.ListField(
-        child=serializers.CharField(min_length=1, max_length=50), max_length=10, required=False
+        child=serializers.CharField(min_length=1, max_length=rules.TAG_NAME_MAX_LENGTH),
+        max_length=rules.MAX_TAGS_PER_ACTIVITY,
+        required=False,
     )
 
     def validate_activity_type(self, value: str) -> str:
-        return value.strip().lower()
-
-    def validate_activity_date(self, value: dt.datetime) -> dt.datetime:
-        if value > timezone.now() + FUTURE_TOLERANCE:
-            raise serializers.ValidationError("Cannot be more than 5 minutes in the future.")
-        return value
+        return rules.clean_activity_type(value)
 
     def validate_tags(self, value: list[str]) -> list[str]:
-        return normalize_tag_names(value)
+        return rules.clean_tag_names(value)
 
     def to_internal_value(self, data):
         validated = super().to_internal_value(data)
@@ -142,3 +140,15 @@ class BatchDeleteResultSerializer(serializers.Serializer):
 class TagUsageSerializer(serializers.Serializer):
     name = serializers.CharField()
     count = serializers.IntegerField()
+
+
+class RangeQuerySerializer(serializers.Serializer):
+    """A period of local days (statistics for a range, the PDF report)."""
+
+    start_date = serializers.DateField(required=False, help_text="First local day (default: 29 days before end_date).")
+    end_date = serializers.DateField(required=False, help_text="Last local day, inclusive (default: today).")
+
+    def validate(self, attrs):
+        today = local_today(self.context["user"].tzinfo)
+        start, end = rules.clean_period(start=attrs.get("start_date"), end=attrs.get("end_date"), today=today)
+        return {"start": start, "end": end}

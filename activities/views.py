@@ -1,5 +1,4 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -21,6 +20,7 @@ def _output(activity) -> dict:
 
 class ActivityListCreateView(generics.GenericAPIView):
     serializer_class = serializers.ActivityOutputSerializer
+    # The schema reads the list parameters from here; the filtering itself is selectors.activity_list.
     filter_backends = [DjangoFilterBackend]
     filterset_class = ActivityFilter
 
@@ -35,7 +35,8 @@ class ActivityListCreateView(generics.GenericAPIView):
         responses={200: serializers.ActivityOutputSerializer(many=True), **PROBLEM_RESPONSES},
     )
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        activities = selectors.activity_list(user=request.user, filters=request.query_params)
+        page = self.paginate_queryset(activities)
         return self.get_paginated_response(serializers.ActivityOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -119,30 +120,25 @@ class ActivityBatchView(APIView):
     def post(self, request):
         batch = serializers.BatchCreateSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        results, created_ids = [], {}
-        for index, item in enumerate(batch.validated_data["activities"]):
+        items = []
+        for item in batch.validated_data["activities"]:
             item_data = serializers.ActivityInputSerializer(data=item)
-            if not item_data.is_valid():
-                results.append({"index": index, "status": 400, "errors": flatten_errors(item_data.errors)})
-                continue
-            try:
-                # Each item commits on its own: a failing item never undoes the valid ones.
-                activity = services.activity_create(user=request.user, data=item_data.validated_data)
-            except DjangoValidationError as exc:
-                results.append({"index": index, "status": 400, "errors": flatten_errors(as_serializer_error(exc))})
-                continue
-            except IntegrityError:
-                detail = {"non_field_errors": ["Could not be saved: it breaks a data rule."]}
-                results.append({"index": index, "status": 400, "errors": flatten_errors(detail)})
-                continue
-            created_ids[activity.pk] = index
-            results.append({"index": index, "status": 201})
-        activities = {a.pk: a for a in selectors.activity_list(user=request.user).filter(pk__in=created_ids)}
-        for pk, index in created_ids.items():
-            results[index]["activity"] = _output(activities[pk])
+            valid = item_data.is_valid()
+            items.append(item_data.validated_data if valid else DjangoValidationError(flatten_errors(item_data.errors)))
+        results = services.activity_batch_create(user=request.user, items=items)
+        created_ids = [result.activity.pk for result in results if result.activity is not None]
+        shown = {a.pk: a for a in selectors.activity_list(user=request.user).filter(pk__in=created_ids)}
+        body_results = []
+        for result in results:
+            if result.activity is not None:
+                activity = _output(shown[result.activity.pk])
+                body_results.append({"index": result.index, "status": 201, "activity": activity})
+            else:
+                errors = flatten_errors(as_serializer_error(result.error))
+                body_results.append({"index": result.index, "status": 400, "errors": errors})
         created = len(created_ids)
         failed = len(results) - created
-        body = {"created": created, "failed": failed, "results": results}
+        body = {"created": created, "failed": failed, "results": body_results}
         return Response(body, status=status.HTTP_201_CREATED if failed == 0 else status.HTTP_207_MULTI_STATUS)
 
     @extend_schema(

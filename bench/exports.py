@@ -89,12 +89,12 @@ def bench_pdf() -> None:
     from pypdf import PdfReader
 
     from accounts.models import User
-    from activities.export_services import export_job_run
+    from activelog.timezones import local_today
+    from activities.exports.services import export_job_run
     from activities.models import ExportJob
-    from activities.statistics import local_today
 
     user = User.objects.get(username="demo")
-    end = local_today(user)
+    end = local_today(user.tzinfo)
     start = end - dt.timedelta(days=364)
     timings = []
     for _ in range(3):

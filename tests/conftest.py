@@ -9,10 +9,10 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from activelog.s3 import s3_storage
-from tests.factories import UserFactory
+from tests.support.api import bearer_client
+from tests.support.factories import UserFactory
 from tests.support.servers import moto_s3
 
 HOW_TO_START = {
@@ -110,12 +110,6 @@ def api_client() -> APIClient:
 @pytest.fixture
 def user(db):
     return UserFactory()
-
-
-def bearer_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 @pytest.fixture

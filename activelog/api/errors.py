@@ -3,6 +3,9 @@
 One place decides the shape of an error: DRF exceptions go through
 ``problem_exception_handler``; Django-level 404/500 (unknown paths, crashes outside DRF) go
 through ``problem_response`` via the project's handler404/handler500.
+
+Services and selectors raise domain errors (``activelog.errors``); ``api_exception`` is the one
+translation of those into HTTP for the API.
 """
 
 import logging
@@ -17,6 +20,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
+
+from activelog import errors as domain
 
 logger = logging.getLogger("activelog.api")
 
@@ -137,9 +142,29 @@ def _problem(request, body: dict, status_code: int, headers: dict | None = None)
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def api_exception(exc: Exception) -> Exception:
+    """A domain error (or a Django one) as the DRF exception that answers it; others unchanged."""
+    if isinstance(exc, domain.NotFound):
+        return exceptions.NotFound(exc.message)
+    if isinstance(exc, domain.Conflict):
+        return Conflict(exc.message)
+    if isinstance(exc, domain.DependencyUnavailable):
+        return ServiceUnavailable(exc.message, retry_after=exc.retry_after)
+    if isinstance(exc, domain.NotAuthenticated):
+        return exceptions.AuthenticationFailed(exc.message)
+    if isinstance(exc, domain.ContentTooLarge):
+        return PayloadTooLarge(exc.message)
+    if isinstance(exc, domain.UnsupportedContent):
+        return exceptions.UnsupportedMediaType(media_type=None, detail=exc.message)
+    if isinstance(exc, domain.DomainError):  # a new kind without its own answer: still a client error
+        return exceptions.ValidationError({"non_field_errors": [exc.message]})
+    return exc
+
+
 def problem_exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: every exception raised in an API view becomes a problem response."""
     request = context.get("request")
+    exc = api_exception(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

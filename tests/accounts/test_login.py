@@ -1,8 +1,8 @@
 import pytest
 from django.utils import timezone
 
-from tests.accounts.helpers import LOGIN, ME, USER_FIELDS, assert_problem, assert_validation_error, bearer
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.api import LOGIN, ME, USER_FIELDS, assert_problem, assert_validation_error, bearer
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from activities.models import Activity, Photo, Tag
-from tests.accounts.helpers import (
+from tests.support.api import (
     LOGIN,
     ME,
     PASSWORD,
@@ -17,9 +17,9 @@ from tests.accounts.helpers import (
     assert_problem,
     assert_validation_error,
     bearer,
+    bearer_client,
 )
-from tests.conftest import bearer_client
-from tests.factories import DEFAULT_PASSWORD, ActivityFactory
+from tests.support.factories import DEFAULT_PASSWORD, ActivityFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 
 from accounts.models import User
-from tests.accounts.helpers import ME, REGISTER, USER_FIELDS, assert_validation_error, bearer
-from tests.factories import UserFactory
+from tests.support.api import ME, REGISTER, USER_FIELDS, assert_validation_error, bearer
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from tests.accounts.helpers import LOGIN, LOGOUT, ME, PASSWORD, REFRESH, assert_problem, assert_validation_error, bearer
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.api import LOGIN, LOGOUT, ME, PASSWORD, REFRESH, assert_problem, assert_validation_error, bearer
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ import accounts.services
 from activelog import views as activelog_views
 from activelog.api.errors import flatten_errors
 from activelog.logging import RequestIDFilter
-from tests.accounts.helpers import LOGIN, ME, REGISTER, assert_problem, assert_validation_error
-from tests.factories import DEFAULT_PASSWORD
+from tests.support.api import LOGIN, ME, REGISTER, assert_problem, assert_validation_error
+from tests.support.factories import DEFAULT_PASSWORD
 
 
 def _django_view_that_crashes(request):
@@ -302,7 +302,7 @@ def test_problem_request_id_matches_header_for_incoming_id(api_client, db):
 def test_too_many_form_fields_is_a_400_problem(auth_client, user):
     from django.test.client import encode_multipart
 
-    from tests.factories import ActivityFactory
+    from tests.support.factories import ActivityFactory
 
     activity = ActivityFactory(user=user)
     fields = {f"field{i}": "x" for i in range(1100)}

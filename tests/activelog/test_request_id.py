@@ -5,7 +5,7 @@ import re
 import pytest
 
 from activelog.middleware import incoming_or_new_request_id
-from tests.accounts.helpers import LOGIN, ME, assert_problem
+from tests.support.api import LOGIN, ME, assert_problem
 
 GENERATED = re.compile(r"^[0-9a-f]{32}$")
 

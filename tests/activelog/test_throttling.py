@@ -4,9 +4,8 @@ import pytest
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from tests.accounts.helpers import LOGIN, ME, REFRESH, REGISTER, assert_problem
-from tests.conftest import bearer_client
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.api import LOGIN, ME, REFRESH, REGISTER, assert_problem, bearer_client
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 

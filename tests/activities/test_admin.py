@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from activities.models import Activity, Tag
-from tests.factories import ActivityFactory, TagFactory, UserFactory
+from tests.support.factories import ActivityFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -320,8 +320,8 @@ def test_admin_deletions_remove_stored_photo_files(admin_client, s3_media, djang
     from PIL import Image
 
     from activities.models import Photo
-    from activities.photo_services import photo_attach
-    from tests.factories import ActivityFactory
+    from activities.photos.services import photo_attach
+    from tests.support.factories import ActivityFactory
 
     def jpeg():
         buffer = io.BytesIO()

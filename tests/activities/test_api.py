@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from activities.models import Activity, Tag
-from tests.factories import ActivityFactory, TagFactory
+from tests.support.factories import ActivityFactory, TagFactory
 
 URL = "/api/v1/activities"
 PROBLEM = "application/problem+json"

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from activities.models import Activity
-from tests.factories import ActivityFactory
+from tests.support.factories import ActivityFactory
 
 URL = "/api/v1/activities/batch"
 

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import ActivityFactory
+from tests.support.factories import ActivityFactory
 
 URL = "/api/v1/activities"
 UTC = dt.UTC

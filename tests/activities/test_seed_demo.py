@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from activities.management.commands.seed_demo import DEFAULT_PASSWORD
 from activities.models import Activity, Tag
-from tests.factories import ActivityFactory, UserFactory
+from tests.support.factories import ActivityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

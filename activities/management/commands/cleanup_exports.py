@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from activities.export_services import export_jobs_cleanup
+from activities.exports.services import export_jobs_cleanup
 
 
 class Command(BaseCommand):

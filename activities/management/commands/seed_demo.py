@@ -39,9 +39,9 @@ from tqdm import tqdm
 
 from accounts import services as account_services
 from accounts.models import User
+from activities import rules
 from activities.models import Activity, Photo, Tag
-from activities.services import tags_get_or_create
-from activities.stats_cache import stats_version_bump
+from activities.services import stats_version_bump, tags_get_or_create
 
 DEFAULT_PASSWORD = "demo-password-2026"
 DEFAULT_SEED = 2026
@@ -382,7 +382,7 @@ class Command(BaseCommand):
             totals["created"] += created
             if options["reset"] and not created:
                 self._delete_data(user)
-                stats_version_bump(user_id=user.pk)
+                stats_version_bump(user_ids=[user.pk])
             existing = 0 if created else Activity.objects.filter(user=user).count()
             if existing >= wanted:
                 totals["skipped"] += 1
@@ -398,7 +398,7 @@ class Command(BaseCommand):
             rng = random.Random(f"{options['seed']}:{username}:{existing}")  # noqa: S311 - demo data, not secrets
             plan = Plan(rng=rng, tz=user.tzinfo, now=now, days=days, count=missing)
             inserted, links = self._insert(user, plan, tag_ids, options)
-            stats_version_bump(user_id=user.pk)  # cached statistics of this user are out of date
+            stats_version_bump(user_ids=[user.pk])  # cached statistics of this user are out of date
         totals["seeded"] += 1
         totals["activities"] += inserted
         totals["links"] += links
@@ -476,6 +476,10 @@ class Command(BaseCommand):
 
     @staticmethod
     def _write(user: User, batch: list[tuple[dict, list[str]]], tag_ids: dict[str, int], batch_size: int) -> int:
+        # bulk_create skips full_clean (100,000 rows); the rules that no insert may break still apply.
+        for fields, _ in batch:
+            rules.validate_activity_type(fields["activity_type"])
+            rules.validate_not_in_future(fields["activity_date"])
         created = Activity.objects.bulk_create(
             [Activity(user=user, **fields) for fields, _ in batch], batch_size=batch_size
         )

@@ -2,17 +2,17 @@
 
 from django.urls import path
 
-from activities import photo_views
+from activities.photos import views
 
 urlpatterns: list = [
     path(
         "activities/<int:activity_id>/photos",
-        photo_views.ActivityPhotoListView.as_view(),
+        views.ActivityPhotoListView.as_view(),
         name="activity-photo-list",
     ),
     path(
         "activities/<int:activity_id>/photos/<int:photo_id>",
-        photo_views.ActivityPhotoDetailView.as_view(),
+        views.ActivityPhotoDetailView.as_view(),
         name="activity-photo-detail",
     ),
 ]

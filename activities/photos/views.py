@@ -1,4 +1,4 @@
-"""Photo endpoints (API.md §5): HTTP in and out; the rules live in activities.photo_services."""
+"""Photo endpoints (API.md §5): HTTP in and out; the rules live in activities.photos.services."""
 
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -7,10 +7,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelog.api.errors import PayloadTooLarge, ServiceUnavailable
+from activelog.api.errors import PayloadTooLarge
 from activelog.api.schema import PROBLEM_RESPONSES, Problem
-from activities import photo_serializers, photo_services, selectors
-from activities.photos import MAX_FILE_BYTES, MAX_PIXELS, ImageFileTooLarge, UnsupportedImage
+from activities import selectors
+from activities.photos import selectors as photo_selectors
+from activities.photos import serializers as photo_serializers
+from activities.photos import services as photo_services
+from activities.photos.images import MAX_FILE_BYTES, MAX_PIXELS
 
 MAX_MB = MAX_FILE_BYTES // (1024 * 1024)
 UPLOAD_DESCRIPTION = f"""
@@ -93,7 +96,7 @@ class ActivityPhotoListView(APIView):
     )
     def get(self, request, activity_id: int):
         activity = selectors.activity_get(user=request.user, activity_id=activity_id)
-        photos = list(photo_services.photo_list(activity=activity))
+        photos = list(photo_selectors.photo_list(activity=activity))
         data = photo_serializers.PhotoSerializer(photos, many=True, context={"request": request}).data
         return Response({"photos": data, "total": len(photos)})
 
@@ -116,16 +119,7 @@ class ActivityPhotoListView(APIView):
         if limits is not None and limits.too_large is not None:
             name = f' ("{limits.too_large[:80]}")' if limits.too_large else ""
             raise PayloadTooLarge(f"A file{name} is larger than {MAX_MB} MB.")
-        try:
-            photos = photo_services.photo_attach(activity=activity, files=files)
-        except ImageFileTooLarge as exc:
-            raise PayloadTooLarge(str(exc)) from exc
-        except UnsupportedImage as exc:
-            raise exceptions.UnsupportedMediaType(
-                media_type=None, detail=str(exc)
-            ) from exc
-        except photo_services.PhotoStorageUnavailable as exc:
-            raise ServiceUnavailable(str(exc), retry_after=30) from exc
+        photos = photo_services.photo_attach(activity=activity, files=files)
         # Metrics hook point: `photos` are the created photos (activelog_photos_uploaded_total).
         data = photo_serializers.PhotoSerializer(photos, many=True, context={"request": request}).data
         return Response({"photos": data, "uploaded_count": len(photos)}, status=status.HTTP_201_CREATED)
@@ -140,7 +134,7 @@ class ActivityPhotoDetailView(APIView):
     )
     def get(self, request, activity_id: int, photo_id: int):
         activity = selectors.activity_get(user=request.user, activity_id=activity_id)
-        photo = photo_services.photo_get(activity=activity, photo_id=photo_id)
+        photo = photo_selectors.photo_get(activity=activity, photo_id=photo_id)
         return Response(photo_serializers.PhotoSerializer(photo, context={"request": request}).data)
 
     @extend_schema(
@@ -151,5 +145,5 @@ class ActivityPhotoDetailView(APIView):
     )
     def delete(self, request, activity_id: int, photo_id: int):
         activity = selectors.activity_get(user=request.user, activity_id=activity_id)
-        photo_services.photo_delete(photo=photo_services.photo_get(activity=activity, photo_id=photo_id))
+        photo_services.photo_delete(photo=photo_selectors.photo_get(activity=activity, photo_id=photo_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

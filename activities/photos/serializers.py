@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from activelog.storage import PHOTO_LINK_SECONDS, signed_url
 from activities.models import Photo
-from activities.photo_services import MAX_FILES_PER_REQUEST
+from activities.photos.services import MAX_FILES_PER_REQUEST
 
 
 class PhotoSerializer(serializers.ModelSerializer):

@@ -23,8 +23,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from accounts.models import User
-from activities.models import Activity
-from activities.statistics import activities_between, rfc3339, totals_by_type
+from activelog.timezones import rfc3339
+from activities.statistics.selectors import activities_between, totals_by_type
 
 CSV_COLUMNS = [
     "id", "activity_type", "title", "description", "duration_minutes", "distance_km", "calories_burned",
@@ -212,7 +212,3 @@ def _footer(canvas, document) -> None:
     canvas.setFont("Helvetica", 7)
     canvas.drawRightString(A4[0] - 15 * mm, 8 * mm, f"Page {document.page}")
     canvas.restoreState()
-
-
-def activities_for_export(user: User):
-    return Activity.objects.filter(user=user).alive()

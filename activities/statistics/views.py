@@ -1,13 +1,14 @@
-"""Statistics endpoints (API.md §4): thin views over activities.statistics, cached per user."""
+"""Statistics endpoints (API.md §4): thin views over the statistics selectors, cached per user."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activelog.api.schema import PROBLEM_RESPONSES
-from activities import statistics
-from activities import stats_serializers as s
-from activities.stats_cache import cached_stats
+from activities.serializers import RangeQuerySerializer
+from activities.statistics import selectors as statistics
+from activities.statistics import serializers as s
+from activities.statistics.cache import cached_stats
 
 CACHE_HEADER = {"X-Cache": OpenApiResponse(description="HIT or MISS")}
 
@@ -47,10 +48,10 @@ def _doc(response_serializer, summary: str, query=None):
 
 class RangeStatsView(StatsView):
     endpoint = "range"
-    query_serializer = s.RangeQuerySerializer
+    query_serializer = RangeQuerySerializer
 
     @_doc(s.RangeStatsSerializer, "Totals for a range of local days (default: the last 30 days)",
-          s.RangeQuerySerializer)
+          RangeQuerySerializer)
     def get(self, request):
         return super().get(request)
 

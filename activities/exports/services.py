@@ -1,10 +1,16 @@
-"""Report jobs: create and queue, run (in the worker), clean up. Job state lives in the database."""
+"""Report jobs: create and queue, run (in the worker), clean up. Job state lives in the database.
+
+Jobs are queued by task name (``RENDER_REPORT_TASK``), not by importing the task: the task module
+imports this one, and the name is what a queued message carries anyway.
+"""
 
 import datetime as dt
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
+from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
@@ -12,17 +18,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from activelog import metrics
-from activelog.api.errors import ServiceUnavailable
+from activelog.errors import DependencyUnavailable
 from activelog.observability import span
+from activities.exports.rendering import render_pdf
 from activities.models import ExportJob
-from activities.reports import render_pdf
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
-
-
-class StorageUnavailable(Exception):
-    """Object storage failed in a way that may pass: the task retries with backoff."""
+RENDER_REPORT_TASK = "activities.tasks.render_report"
+MAX_REPORT_PERIOD = dt.timedelta(days=366 * 5)
 
 
 def _transient(exc: Exception) -> bool:
@@ -33,14 +37,16 @@ def _transient(exc: Exception) -> bool:
 
 
 def export_job_create(*, user: User, start: dt.date, end: dt.date) -> ExportJob:
-    """Create a PDF job and queue it; if the queue cannot take it, the job fails and the caller
-    gets a 503 (nothing is left pending forever)."""
-    from activities.tasks import render_report
-
+    """Create a PDF job of the local days start..end and queue it. If the queue cannot take it,
+    the job fails and ``DependencyUnavailable`` is raised (nothing is left pending forever)."""
+    if start > end:
+        raise ValidationError({"start_date": ["Must not be after end_date."]})
+    if end - start > MAX_REPORT_PERIOD:
+        raise ValidationError({"start_date": ["A report covers at most 5 years."]})
     job = ExportJob.objects.create(user=user, start_date=start, end_date=end)
     metrics.EXPORTS_REQUESTED.labels(format=job.format).inc()
     try:
-        render_report.apply_async(
+        current_app.tasks[RENDER_REPORT_TASK].apply_async(
             args=[str(job.pk)],
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
@@ -48,7 +54,7 @@ def export_job_create(*, user: User, start: dt.date, end: dt.date) -> ExportJob:
     except Exception as exc:  # broker unreachable
         logger.warning("Could not queue report job %s: %s", job.pk, type(exc).__name__)
         _fail(job.pk, "The report could not be queued. Try again in a minute.")
-        raise ServiceUnavailable("The report queue is unavailable. Try again in a minute.", retry_after=60) from None
+        raise DependencyUnavailable("The report queue is unavailable. Try again in a minute.", retry_after=60) from None
     job.refresh_from_db()
     return job
 
@@ -104,7 +110,7 @@ def _export_job_run(*, job_id: str, final_attempt: bool) -> ExportJob | None:
     except Exception as exc:
         if _transient(exc) and not final_attempt:
             _progress(job.pk, 90)
-            raise StorageUnavailable(str(exc)) from exc
+            raise DependencyUnavailable(str(exc)) from exc  # the task retries with backoff
         logger.warning("Storing report job %s failed: %s", job.pk, type(exc).__name__)
         _fail(job.pk, "The report could not be stored. Try again later.")
         return job
@@ -126,7 +132,7 @@ def export_jobs_cleanup(*, now: dt.datetime | None = None) -> tuple[int, int]:
     """Delete expired jobs and their files; returns (jobs deleted, files deleted)."""
     now = now or timezone.now()
     deleted_jobs = deleted_files = 0
-    for job in ExportJob.objects.filter(expires_at__lt=now).only("pk", "file").iterator():
+    for job in ExportJob.objects.filter(expires_at__lt=now).only("pk", "user_id", "file").iterator():
         if job.file:
             try:
                 default_storage.delete(job.file.name)
@@ -134,6 +140,7 @@ def export_jobs_cleanup(*, now: dt.datetime | None = None) -> tuple[int, int]:
                 logger.warning("Could not delete expired export %s: %s", job.file.name, type(exc).__name__)
                 continue  # keep the row: the next run tries again
             deleted_files += 1
+            job.file = ""  # removed already; nothing left for the deletion receiver to do
         job.delete()
         deleted_jobs += 1
     return deleted_jobs, deleted_files

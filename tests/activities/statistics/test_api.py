@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from activities.models import Activity, Tag
-from tests.activities.stats_reference import Reference
-from tests.conftest import bearer_client
-from tests.factories import ActivityFactory, UserFactory
+from tests.support.api import bearer_client
+from tests.support.factories import ActivityFactory, UserFactory
+from tests.support.stats_reference import Reference
 
 TIMEZONES = ["UTC", "America/New_York", "Europe/Paris", "Pacific/Auckland", "Pacific/Kiritimati",
              "America/Adak", "Asia/Kathmandu", "Australia/Lord_Howe"]

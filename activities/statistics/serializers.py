@@ -1,25 +1,6 @@
 """Query parameters and response shapes of the statistics endpoints (API.md §4)."""
 
-import datetime as dt
-
 from rest_framework import serializers
-
-from activities.statistics import local_today
-
-DEFAULT_RANGE_DAYS = 30
-
-
-class RangeQuerySerializer(serializers.Serializer):
-    start_date = serializers.DateField(required=False, help_text="First local day (default: 29 days before end_date).")
-    end_date = serializers.DateField(required=False, help_text="Last local day, inclusive (default: today).")
-
-    def validate(self, attrs):
-        user = self.context["user"]
-        end = attrs.get("end_date") or local_today(user)
-        start = attrs.get("start_date") or end - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)
-        if start > end:
-            raise serializers.ValidationError({"start_date": ["Must not be after end_date."]})
-        return {"start": start, "end": end}
 
 
 class TopTagsQuerySerializer(serializers.Serializer):

@@ -8,7 +8,6 @@ Python; the loops below run over a handful of groups (types, months, streak isla
 """
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -33,10 +32,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, TruncDate, TruncMonth
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from activelog.timezones import local_day_start, local_today, rfc3339
+from activities import rules
 from activities.models import Activity, Tag
+from activities.selectors import activities_alive
 
 EPOCH = dt.date(1970, 1, 1)
 TWO_PLACES = Decimal("0.01")
@@ -46,16 +47,8 @@ def _round2(value) -> float:
     return float(Decimal(value or 0).quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
 
 
-def local_today(user: User, now: dt.datetime | None = None) -> dt.date:
-    return timezone.localtime(now or timezone.now(), user.tzinfo).date()
-
-
-def local_day_start(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
-
-
 def live_activities(user: User) -> QuerySet[Activity]:
-    return Activity.objects.filter(user=user, deleted_at__isnull=True).order_by()
+    return activities_alive(user=user).order_by()
 
 
 def activities_between(user: User, start: dt.date, end: dt.date) -> QuerySet[Activity]:
@@ -120,7 +113,7 @@ def stats_for_range(*, user: User, start: dt.date, end: dt.date) -> dict:
 
 
 def stats_last_days(*, user: User, days: int, with_types: bool, today: dt.date | None = None) -> dict:
-    today = today or local_today(user)
+    today = today or local_today(user.tzinfo)
     start = today - dt.timedelta(days=days - 1)
     totals = totals_by_type(activities_between(user, start, today))
     body = {
@@ -176,7 +169,7 @@ def streaks(*, user: User, today: dt.date | None = None) -> Streaks:
     grouping by that difference yields each streak. The query returns only two islands: the
     longest (the most recent one on ties) and the most recent.
     """
-    today = today or local_today(user)
+    today = today or local_today(user.tzinfo)
     days = (
         live_activities(user)
         .annotate(day_number=DayNumber(TruncDate("activity_date", tzinfo=user.tzinfo)))
@@ -223,7 +216,7 @@ def streaks(*, user: User, today: dt.date | None = None) -> Streaks:
 
 
 def streak_summary(*, user: User) -> dict:
-    today = local_today(user)
+    today = local_today(user.tzinfo)
     result = streaks(user=user, today=today)
     return {
         "current_streak_days": result.current_days,
@@ -311,16 +304,6 @@ def top_tags(*, user: User, limit: int) -> dict:
 # --- records ----------------------------------------------------------------------------------
 
 RECORD_KINDS = ("longest_distance_km", "longest_duration_minutes", "most_calories", "fastest_pace_min_per_km")
-
-
-def rfc3339(value) -> str:
-    """A moment as the API writes it (UTC, 'Z'). Raw SQL bypasses Django's converters: SQLite
-    hands back text, PostgreSQL a datetime; both are accepted."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def personal_records(*, user: User) -> dict:
@@ -427,11 +410,11 @@ def monthly_trends(*, user: User, months: int, activity_type: str | None = None)
     ``average_pace_min_per_km`` is distance-weighted: minutes of activities with a distance over
     their kilometres.
     """
-    today = local_today(user)
+    today = local_today(user.tzinfo)
     first = _month_start(today, back=months)
     queryset = activities_between(user, first, today)
     if activity_type:
-        queryset = queryset.filter(activity_type=activity_type.strip().lower())
+        queryset = queryset.filter(activity_type=rules.normalize_activity_type(activity_type))
     with_distance = Q(distance_km__gt=0)
     rows = (
         queryset.annotate(month=TruncMonth("activity_date", tzinfo=user.tzinfo))

@@ -7,52 +7,23 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelog.api.errors import Conflict
 from activelog.api.schema import PROBLEM_RESPONSES
 from activelog.api.throttling import ExportRateThrottle, UserRateThrottle
 from activelog.storage import EXPORT_LINK_SECONDS, signed_url
-from activities import export_services
-from activities.filters import ActivityFilter
+from activelog.timezones import local_today
+from activities.exports import selectors, services
+from activities.exports.rendering import csv_rows
+from activities.exports.serializers import DownloadSerializer, JobCreatedSerializer, JobSerializer
 from activities.models import ExportJob
-from activities.reports import activities_for_export, csv_rows
-from activities.statistics import local_today
-from activities.stats_serializers import RangeQuerySerializer
+from activities.serializers import RangeQuerySerializer
 
 
 def job_status_url(request, job: ExportJob) -> str:
     return request.build_absolute_uri(reverse("job-status", args=[job.pk]))
-
-
-class JobSerializer(serializers.ModelSerializer):
-    job_id = serializers.UUIDField(source="pk", read_only=True)
-    download_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ExportJob
-        fields = ["job_id", "format", "status", "progress", "created_at", "completed_at", "record_count",
-                  "file_size", "error_message", "download_url", "start_date", "end_date", "expires_at"]
-        read_only_fields = fields
-
-    def get_download_url(self, job: ExportJob) -> str | None:
-        if job.status != ExportJob.Status.COMPLETED or not job.file:
-            return None
-        return signed_url(job.file.name, seconds=EXPORT_LINK_SECONDS, request=self.context.get("request"))
-
-
-class JobCreatedSerializer(serializers.Serializer):
-    job_id = serializers.UUIDField()
-    status = serializers.CharField()
-    status_url = serializers.URLField()
-
-
-class DownloadSerializer(serializers.Serializer):
-    download_url = serializers.URLField()
-    expires_at = serializers.DateTimeField()
 
 
 class CsvExportView(APIView):
@@ -66,11 +37,9 @@ class CsvExportView(APIView):
         responses={(200, "text/csv"): OpenApiTypes.STR, **PROBLEM_RESPONSES},
     )
     def get(self, request):
-        filters = ActivityFilter(request.query_params, queryset=activities_for_export(request.user), request=request)
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        response = StreamingHttpResponse(csv_rows(filters.qs), content_type="text/csv; charset=utf-8")
-        filename = f"activelog-activities-{local_today(request.user):%Y%m%d}.csv"
+        activities = selectors.activities_for_csv(user=request.user, filters=request.query_params)
+        response = StreamingHttpResponse(csv_rows(activities), content_type="text/csv; charset=utf-8")
+        filename = f"activelog-activities-{local_today(request.user.tzinfo):%Y%m%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["Cache-Control"] = "no-store"
         return response
@@ -90,18 +59,9 @@ class PdfExportView(APIView):
                                       context={"user": request.user})
         period.is_valid(raise_exception=True)
         start, end = period.validated_data["start"], period.validated_data["end"]
-        if (end - start) > dt.timedelta(days=366 * 5):
-            raise ValidationError({"start_date": ["A report covers at most 5 years."]})
-        job = export_services.export_job_create(user=request.user, start=start, end=end)
+        job = services.export_job_create(user=request.user, start=start, end=end)
         body = {"job_id": job.pk, "status": job.status, "status_url": job_status_url(request, job)}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
-
-
-def _job(request, job_id) -> ExportJob:
-    job = ExportJob.objects.filter(user=request.user, pk=job_id).first()
-    if job is None:
-        raise NotFound("No export job with this id.")
-    return job
 
 
 class JobListView(generics.ListAPIView):
@@ -110,7 +70,7 @@ class JobListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ExportJob.objects.none()
-        return ExportJob.objects.filter(user=self.request.user).order_by("-created_at")
+        return selectors.export_job_list(user=self.request.user)
 
     @extend_schema(tags=["exports"], summary="Your export jobs, newest first")
     def get(self, request, *args, **kwargs):
@@ -120,7 +80,8 @@ class JobListView(generics.ListAPIView):
 class JobStatusView(APIView):
     @extend_schema(tags=["exports"], responses={200: JobSerializer, **PROBLEM_RESPONSES})
     def get(self, request, job_id):
-        return Response(JobSerializer(_job(request, job_id), context={"request": request}).data)
+        job = selectors.export_job_get(user=request.user, job_id=job_id)
+        return Response(JobSerializer(job, context={"request": request}).data)
 
 
 class JobDownloadView(APIView):
@@ -131,11 +92,7 @@ class JobDownloadView(APIView):
                    **PROBLEM_RESPONSES},
     )
     def get(self, request, job_id):
-        job = _job(request, job_id)
-        if job.status != ExportJob.Status.COMPLETED or not job.file:
-            if job.status == ExportJob.Status.FAILED:
-                raise Conflict(f"This report failed and has no file: {job.error_message}")
-            raise Conflict(f"The report is not ready yet ({job.status}, {job.progress}%).")
+        job = selectors.export_job_get_finished(user=request.user, job_id=job_id)
         expires_at = timezone.now() + dt.timedelta(seconds=EXPORT_LINK_SECONDS)
         url = signed_url(job.file.name, seconds=EXPORT_LINK_SECONDS, request=request)
         return Response({"download_url": url, "expires_at": expires_at})

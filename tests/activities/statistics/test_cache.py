@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from tests.factories import ActivityFactory
+from tests.support.factories import ActivityFactory
 
 SUMMARY = "/api/v1/users/me/summary"
 ALL = ["/api/v1/activities/stats", "/api/v1/users/me/stats/weekly", "/api/v1/users/me/stats/monthly",

@@ -1,4 +1,4 @@
-"""Photo writes (and the two small reads the photo endpoints need).
+"""Photo writes.
 
 ``photo_attach`` is all or nothing (API.md §5):
 
@@ -6,7 +6,7 @@
 2. **every** file is processed in memory (``activities.photos``) — one bad file rejects the
    whole request before anything is stored;
 3. the originals and thumbnails are uploaded; if storage fails, whatever this call already
-   uploaded is removed and ``PhotoStorageUnavailable`` is raised (the API answers 503);
+   uploaded is removed and ``DependencyUnavailable`` is raised (the API answers 503);
 4. the rows are inserted in one *durable* transaction (so "committed" really means committed)
    with the activity row locked, which makes the per-activity limit hold under concurrent
    uploads; if anything fails here, the uploaded objects are removed before the error goes on.
@@ -18,7 +18,6 @@ while bytes travel to S3.
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,21 +25,19 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import QuerySet
-from django.http import Http404
 
 from activelog import metrics
+from activelog.errors import DependencyUnavailable, NotFound
 from activelog.observability import span
+from activities.files import StoredFile, stored_files_delete
 from activities.models import Activity, Photo
-from activities.photos import (
-    MAX_FILE_BYTES,
-    ImageFileTooLarge,
+from activities.photos.images import (
     ImageTooManyPixels,
     PhotoRejected,
     ProcessedImage,
+    check_file_size,
     process_image,
 )
-from activities.services import stored_files_delete_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -50,30 +47,7 @@ MAX_PHOTOS_PER_ACTIVITY = 20
 # What a failing media storage raises: the local disk (OSError) or S3 through boto3/botocore.
 STORAGE_ERRORS: tuple[type[BaseException], ...] = (OSError, BotoCoreError, ClientError, Boto3Error)
 
-StoredFile = tuple[Any, str]  # (storage, name), as activities.services passes them around
-
-
-class PhotoStorageUnavailable(Exception):
-    """The media storage failed; nothing of the request was kept."""
-
-
-# --- Reads ---------------------------------------------------------------------------------------
-
-
-def photo_list(*, activity: Activity) -> QuerySet[Photo]:
-    """The activity's photos, newest first (an activity has at most 20: no pagination)."""
-    return Photo.objects.filter(activity=activity).order_by("-uploaded_at", "-id")
-
-
-def photo_get(*, activity: Activity, photo_id: int) -> Photo:
-    """One photo of the (already owner-checked) activity; any other id is not found."""
-    photo = Photo.objects.filter(activity=activity, pk=photo_id).first()
-    if photo is None:
-        raise Http404("No photo with this id on this activity.")
-    return photo
-
-
-# --- Writes --------------------------------------------------------------------------------------
+STORAGE_RETRY_AFTER = 30
 
 
 def _label(index: int, total: int, upload: UploadedFile) -> str:
@@ -96,10 +70,7 @@ def _process_all(files: Sequence[UploadedFile]) -> list[ProcessedImage]:
     """Every file, or an error naming the first bad one. Sizes first: they cost nothing to check."""
     total = len(files)
     for index, upload in enumerate(files):
-        if upload.size > MAX_FILE_BYTES:
-            raise ImageFileTooLarge(
-                f"{_label(index, total, upload)}: The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB."
-            )
+        check_file_size(upload.size, label=_label(index, total, upload))
     processed = []
     for index, upload in enumerate(files):
         try:
@@ -110,15 +81,6 @@ def _process_all(files: Sequence[UploadedFile]) -> list[ProcessedImage]:
         except PhotoRejected as exc:
             raise type(exc)(f"{_label(index, total, upload)}: {exc}") from None
     return processed
-
-
-def _delete_stored(files: list[StoredFile]) -> None:
-    """Best effort: a file that cannot be removed now is logged (with its name) for a later sweep."""
-    for storage, name in files:
-        try:
-            storage.delete(name)
-        except Exception:
-            logger.exception("Could not remove stored photo file %s after a failed upload", name)
 
 
 def _upload(*, activity: Activity, image: ProcessedImage, stored: list[StoredFile]) -> Photo:
@@ -148,8 +110,8 @@ def photo_attach(*, activity: Activity, files: Sequence[UploadedFile]) -> list[P
 
     Returns the created photos in the order of ``files`` (the hook point for upload metrics).
     Raises ``ValidationError`` (count, per-activity limit, too many pixels),
-    ``activities.photos.ImageFileTooLarge`` / ``UnsupportedImage`` (413 / 415),
-    ``PhotoStorageUnavailable`` (503) and ``Http404`` if the activity went away meanwhile.
+    ``ImageFileTooLarge`` / ``UnsupportedImage`` (``ContentTooLarge`` / ``UnsupportedContent``),
+    ``DependencyUnavailable`` (storage) and ``NotFound`` if the activity went away meanwhile.
     Call it outside any transaction (the insert is a durable atomic block): objects are only
     worth keeping once their rows have really committed.
     """
@@ -170,7 +132,9 @@ def photo_attach(*, activity: Activity, files: Sequence[UploadedFile]) -> list[P
             photos = [_upload(activity=activity, image=image, stored=stored) for image in processed]
         except STORAGE_ERRORS as exc:
             logger.warning("Photo upload for activity %s failed in the media storage: %r", activity.pk, exc)
-            raise PhotoStorageUnavailable("The photo storage is unavailable. Try again shortly.") from exc
+            raise DependencyUnavailable(
+                "The photo storage is unavailable. Try again shortly.", retry_after=STORAGE_RETRY_AFTER
+            ) from exc
 
         with transaction.atomic(durable=True):
             locked = (
@@ -181,32 +145,17 @@ def photo_attach(*, activity: Activity, files: Sequence[UploadedFile]) -> list[P
                 .first()
             )
             if locked is None:
-                raise Http404("No activity with this id.")
+                raise NotFound("No activity with this id.")
             _check_room(activity=locked, adding=len(photos))
             Photo.objects.bulk_create(photos)
     except BaseException:
-        _delete_stored(stored)
+        stored_files_delete(stored)
         raise
     metrics.PHOTOS_UPLOADED.inc(len(photos))
     return photos
 
 
-@transaction.atomic
 def photo_delete(*, photo: Photo) -> None:
-    """Delete the row now and its stored objects once that has committed."""
-    files = [(f.storage, f.name) for f in (photo.image, photo.thumbnail) if f.name]
-    photo.delete()
-    stored_files_delete_on_commit(files)
-
-
-def activity_photo_files_delete_on_commit(*, activity_ids: Sequence[int] | QuerySet) -> int:
-    """For a permanent deletion of activities: schedule their photos' stored objects for removal
-    after the surrounding transaction commits. Call it inside that transaction, *before* the
-    rows are deleted (the rows go with the activity by CASCADE, the objects would not).
-    Returns how many objects were scheduled."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("activity_photo_files_delete_on_commit must run inside the deleting transaction")
-    photos = Photo.objects.filter(activity__in=activity_ids).only("image", "thumbnail")
-    files = [(f.storage, f.name) for photo in photos for f in (photo.image, photo.thumbnail) if f.name]
-    stored_files_delete_on_commit(files)
-    return len(files)
+    """Delete the row now; its stored objects go once that has committed (``activities.files``)."""
+    with transaction.atomic():
+        photo.delete()

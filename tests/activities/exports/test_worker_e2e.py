@@ -19,7 +19,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from activelog import celery_app
-from tests.factories import DEFAULT_PASSWORD, ActivityFactory, UserFactory
+from tests.support.factories import DEFAULT_PASSWORD, ActivityFactory, UserFactory
 from tests.support.servers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -36,6 +36,8 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from activelog.errors import ContentTooLarge, DomainError, UnsupportedContent
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 2048
@@ -57,15 +59,15 @@ ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-class PhotoRejected(Exception):
+class PhotoRejected(DomainError):
     """An uploaded file that cannot become a photo; ``str(exc)`` is a message for the user."""
 
 
-class ImageFileTooLarge(PhotoRejected):
+class ImageFileTooLarge(PhotoRejected, ContentTooLarge):
     pass
 
 
-class UnsupportedImage(PhotoRejected):
+class UnsupportedImage(PhotoRejected, UnsupportedContent):
     pass
 
 
@@ -82,8 +84,6 @@ class ProcessedImage:
     height: int
     data: bytes  # the stored original
     thumbnail: bytes
-    thumbnail_width: int
-    thumbnail_height: int
 
     @property
     def file_size(self) -> int:
@@ -125,6 +125,13 @@ def decode_cost(fmt: str, mode: str, size: tuple[int, int]) -> int:
     if mode not in {"L", "RGB", "RGBA"}:
         bytes_per_pixel += 4  # converted at full size (palette, CMYK, 16-bit, ...)
     return int(pixels * bytes_per_pixel * 1.5)  # the image and the reduce/resize intermediates
+
+
+def check_file_size(size: int, *, label: str = "") -> None:
+    """The one size rule of a photo file (the API also stops reading an upload at this limit)."""
+    if size > MAX_FILE_BYTES:
+        prefix = f"{label}: " if label else ""
+        raise ImageFileTooLarge(f"{prefix}The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
 
 
 def _size_of(source: BinaryIO) -> int:
@@ -205,8 +212,7 @@ def process_image(source: BinaryIO, *, size: int | None = None) -> ProcessedImag
     ``UploadedFile.size``); it is checked before any byte is read.
     """
     size = _size_of(source) if size is None else size
-    if size > MAX_FILE_BYTES:
-        raise ImageFileTooLarge(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+    check_file_size(size)
     source.seek(0)
     unsupported = UnsupportedImage("The file is not a JPEG, PNG or WebP image (or it is damaged).")
     try:
@@ -257,6 +263,4 @@ def process_image(source: BinaryIO, *, size: int | None = None) -> ProcessedImag
         height=image.height,
         data=_encode(image, fmt, icc_profile),
         thumbnail=_encode(thumbnail, fmt, icc_profile),
-        thumbnail_width=thumbnail.width,
-        thumbnail_height=thumbnail.height,
     )

@@ -1,10 +1,11 @@
 """Per-user statistics cache.
 
 The key holds the user's ``stats_version`` (a column bumped inside every write transaction that
-changes statistics), the time zone and the user's local date, so an answer is never served after
-the data, the time zone or "today" changed — there is nothing to delete and no window where a
-stale value can be read. Old keys simply expire. When the cache is unreachable, django-redis
-(IGNORE_EXCEPTIONS) reports a miss and the figures are computed live.
+changes statistics: ``activities.services.stats_version_bump``), the time zone and the user's
+local date, so an answer is never served after the data, the time zone or "today" changed —
+there is nothing to delete and no window where a stale value can be read. Old keys simply expire.
+When the cache is unreachable, django-redis (IGNORE_EXCEPTIONS) reports a miss and the figures are
+computed live.
 """
 
 from collections.abc import Callable
@@ -12,22 +13,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F
 
 from accounts.models import User
 from activelog import metrics
 from activelog.observability import span
-from activities.statistics import local_today
-
-
-def stats_version_bump(*, user_id: int) -> None:
-    """Call inside the write's transaction: readers after the commit see the new version."""
-    User.objects.filter(pk=user_id).update(stats_version=F("stats_version") + 1)
+from activelog.timezones import local_today
 
 
 def stats_cache_key(*, user: User, endpoint: str, params: dict | None = None) -> str:
     query = urlencode(sorted((params or {}).items()))
-    return f"stats:{user.pk}:{user.stats_version}:{user.timezone}:{local_today(user)}:{endpoint}:{query}"
+    return f"stats:{user.pk}:{user.stats_version}:{user.timezone}:{local_today(user.tzinfo)}:{endpoint}:{query}"
 
 
 def cached_stats(*, user: User, endpoint: str, params: dict | None, compute: Callable[[], dict]) -> tuple[dict, bool]:

@@ -12,10 +12,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from pypdf import PdfReader
 
-from activities import reports
+from activities.exports import rendering as reports
 from activities.models import ExportJob
-from tests.conftest import bearer_client
-from tests.factories import ActivityFactory, UserFactory
+from tests.support.api import bearer_client
+from tests.support.factories import ActivityFactory, UserFactory
 
 CSV_URL = "/api/v1/activities/export/csv"
 PDF_URL = "/api/v1/activities/export/pdf"
@@ -217,7 +217,7 @@ def test_account_deletion_removes_export_files(s3_media, db, django_capture_on_c
     client = bearer_client(user)
     request_report(client)
     assert s3_media.list_objects_v2(Bucket=s3_media.bucket)["KeyCount"] == 1
-    from tests.factories import DEFAULT_PASSWORD
+    from tests.support.factories import DEFAULT_PASSWORD
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.delete("/api/v1/users/me", {"password": DEFAULT_PASSWORD}, format="json")

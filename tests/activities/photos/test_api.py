@@ -21,10 +21,10 @@ from rest_framework.test import APIClient
 
 from activelog.s3 import s3_storage
 from activities.models import Activity, Photo
-from activities.photo_services import MAX_PHOTOS_PER_ACTIVITY
-from tests.activities import images
-from tests.activities.images import image_bytes, jpeg, png, stored_image, upload, webp
-from tests.factories import DEFAULT_PASSWORD, ActivityFactory
+from activities.photos.services import MAX_PHOTOS_PER_ACTIVITY
+from tests.support import images
+from tests.support.factories import DEFAULT_PASSWORD, ActivityFactory
+from tests.support.images import image_bytes, jpeg, png, stored_image, upload, webp
 from tests.support.servers import closed_port
 
 PROBLEM = "application/problem+json"
@@ -484,9 +484,9 @@ def test_exactly_40_megapixels_is_accepted(auth_client, activity):
 def test_concurrent_uploads_cannot_pass_the_limit_together(settings, tmp_path, monkeypatch):
     """Both requests pass the early check (15 + 3 <= 20) and upload; the re-check under the
     activity's row lock lets exactly one of them in, and the loser's objects are removed."""
-    from activities import photo_services
-    from tests.conftest import bearer_client
-    from tests.factories import UserFactory
+    from activities.photos import services as photo_services
+    from tests.support.api import bearer_client
+    from tests.support.factories import UserFactory
 
     owner = UserFactory()
     activity = ActivityFactory(user=owner)
@@ -521,7 +521,7 @@ def test_concurrent_uploads_cannot_pass_the_limit_together(settings, tmp_path, m
 
 
 def test_decode_gate_keeps_concurrent_decodes_within_the_memory_budget():
-    from activities.photos import DecodeGate, decode_cost
+    from activities.photos.images import DecodeGate, decode_cost
 
     gate = DecodeGate(budget=100)
     inside, peak, lock = [0], [0], threading.Lock()
@@ -713,23 +713,39 @@ def test_account_deletion_removes_photo_objects(media, auth_client, activity, ot
 
 def test_permanent_activity_deletion_removes_photo_objects(media, auth_client, user, activity,
                                                           django_capture_on_commit_callbacks):
-    """The hook for hard deletes (purge of expired soft deletes, admin): call it in the deleting
-    transaction, before the rows go."""
-    from django.db import transaction
-
-    from activities.photo_services import activity_photo_files_delete_on_commit
+    """Any hard delete of an activity (here the admin's service) takes its photos' stored objects
+    along once it has committed: no call site has to remember it."""
+    from activities.services import activities_delete
 
     assert post_photos(auth_client, activity.pk, jpeg(), png()).status_code == 201
     other = ActivityFactory(user=user)
     assert post_photos(auth_client, other.pk, webp()).status_code == 201
     kept = sorted(n for p in Photo.objects.filter(activity=other) for n in (p.image.name, p.thumbnail.name))
 
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        assert activity_photo_files_delete_on_commit(activity_ids=[activity.pk]) == 4
-        Activity.objects.filter(pk=activity.pk).delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert activities_delete(activities=Activity.objects.filter(pk=activity.pk)) > 0
 
     assert media.names() == kept
     assert Photo.objects.count() == 1
+
+
+def test_a_rolled_back_deletion_keeps_the_stored_objects(media, auth_client, activity,
+                                                        django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    assert post_photos(auth_client, activity.pk, jpeg()).status_code == 201
+    stored = media.names()
+
+    class Abort(Exception):
+        pass
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Abort), transaction.atomic():
+        Activity.objects.filter(pk=activity.pk).delete()
+        raise Abort
+
+    assert callbacks == []
+    assert media.names() == stored
+    assert Photo.objects.filter(activity=activity).count() == 1
 
 
 # --- all or nothing: storage and database failures --------------------------------------------------

@@ -1,6 +1,7 @@
-"""Shared assertions for the accounts, error, request-id and throttling tests."""
+"""API paths, clients and problem assertions shared by the tests (and nothing from conftest)."""
 
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 PROBLEM_BASE = "https://activelog.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -49,3 +50,8 @@ def bearer(access: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
+
+
+def bearer_client(user) -> APIClient:
+    """A client signed in as ``user`` with a fresh access token."""
+    return bearer(str(RefreshToken.for_user(user).access_token))

@@ -1,0 +1,39 @@
+"""Reads of report jobs and of the activities an export contains: always scoped to the owner."""
+
+import uuid
+from collections.abc import Mapping
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from activelog.errors import Conflict, NotFound
+from activities import selectors as activity_selectors
+from activities.models import Activity, ExportJob
+
+
+def export_job_list(*, user: User) -> QuerySet[ExportJob]:
+    """The user's report jobs, newest first."""
+    return ExportJob.objects.filter(user=user).order_by("-created_at")
+
+
+def export_job_get(*, user: User, job_id: uuid.UUID | str) -> ExportJob:
+    job = ExportJob.objects.filter(user=user, pk=job_id).first()
+    if job is None:
+        raise NotFound("No export job with this id.")
+    return job
+
+
+def export_job_get_finished(*, user: User, job_id: uuid.UUID | str) -> ExportJob:
+    """A job whose report can be downloaded; a job that is still running or failed is a
+    ``Conflict`` that says why."""
+    job = export_job_get(user=user, job_id=job_id)
+    if job.status != ExportJob.Status.COMPLETED or not job.file:
+        if job.status == ExportJob.Status.FAILED:
+            raise Conflict(f"This report failed and has no file: {job.error_message}")
+        raise Conflict(f"The report is not ready yet ({job.status}, {job.progress}%).")
+    return job
+
+
+def activities_for_csv(*, user: User, filters: Mapping | None = None) -> QuerySet[Activity]:
+    """What a CSV export contains: the activity list with the same filters."""
+    return activity_selectors.activity_filter(user=user, filters=filters)
