@@ -4,15 +4,19 @@ import json
 import logging
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path, re_path
 from rest_framework.test import APIClient
 
 import accounts.services
+from activelog import errors
 from activelog import views as activelog_views
 from activelog.api.errors import flatten_errors
 from activelog.logging import RequestIDFilter
+from activities import selectors as activity_selectors
+from activities import services as activity_services
 from tests.support.api import LOGIN, ME, REGISTER, assert_problem, assert_validation_error
-from tests.support.factories import DEFAULT_PASSWORD
+from tests.support.factories import DEFAULT_PASSWORD, ActivityFactory
 
 
 def _django_view_that_crashes(request):
@@ -302,11 +306,55 @@ def test_problem_request_id_matches_header_for_incoming_id(api_client, db):
 def test_too_many_form_fields_is_a_400_problem(auth_client, user):
     from django.test.client import encode_multipart
 
-    from tests.support.factories import ActivityFactory
-
     activity = ActivityFactory(user=user)
     fields = {f"field{i}": "x" for i in range(1100)}
     response = auth_client.post(f"/api/v1/activities/{activity.pk}/photos", data=encode_multipart("BoUnDaRy", fields),
                                 content_type="multipart/form-data; boundary=BoUnDaRy")
     assert response.status_code == 400, response.content
     assert response["Content-Type"] == "application/problem+json"
+
+
+# --- domain errors: one translation each (activelog.api.errors.api_exception) ------------------
+
+
+@pytest.mark.parametrize(("error", "status", "kind", "headers"), [
+    (errors.NotFound("No activity with this id."), 404, "not-found", {}),
+    (errors.Conflict("The report is not ready yet."), 409, "conflict", {}),
+    (errors.DependencyUnavailable("The photo storage is unavailable.", retry_after=42), 503, "service-unavailable",
+     {"Retry-After": "42"}),
+    (errors.NotAuthenticated("Token is blacklisted"), 401, "not-authenticated",
+     {"WWW-Authenticate": 'Bearer realm="api"'}),
+    (errors.ContentTooLarge("The file is larger than 10 MB."), 413, "payload-too-large", {}),
+    (errors.UnsupportedContent("Not a JPEG, PNG or WebP image."), 415, "unsupported-media-type", {}),
+], ids=["not-found", "conflict", "dependency-unavailable", "not-authenticated", "too-large", "unsupported"])
+def test_each_domain_error_is_its_problem(auth_client, monkeypatch, error, status, kind, headers):
+    def raising(**kwargs):
+        raise error
+
+    monkeypatch.setattr(activity_selectors, "activity_get", raising)
+
+    response = auth_client.get("/api/v1/activities/1")
+
+    body = assert_problem(response, status, kind)
+    assert body["detail"] == error.message
+    for name, value in headers.items():
+        assert response[name] == value
+
+
+def test_not_found_from_a_selector_is_a_404_problem(auth_client, other_user):
+    theirs = ActivityFactory(user=other_user)
+    body = assert_problem(auth_client.get(f"/api/v1/activities/{theirs.pk}"), 404, "not-found")
+    assert body["detail"] == "No activity with this id."
+
+
+def test_a_validation_error_from_a_service_is_a_400_problem_naming_the_field(auth_client, monkeypatch):
+    def refusing(**kwargs):
+        raise DjangoValidationError({"activity_date": ["Cannot be more than 5 minutes in the future."]})
+
+    monkeypatch.setattr(activity_services, "activity_create", refusing)
+    payload = {"activity_type": "running", "duration_minutes": 30, "activity_date": "2026-01-01T07:00:00Z"}
+
+    response = auth_client.post("/api/v1/activities", payload, format="json")
+
+    body = assert_validation_error(response, "activity_date")
+    assert body["errors"]["activity_date"] == ["Cannot be more than 5 minutes in the future."]

@@ -200,6 +200,59 @@ def test_activity_edit_refuses_values_outside_the_constraints(admin_client, user
     assert activity.duration_minutes == 30
 
 
+def _activity_form(user, when: dt.datetime, **overrides) -> dict:
+    local = timezone.localtime(when)
+    data = {
+        "user": user.pk, "activity_type": "yoga", "title": "", "description": "", "duration_minutes": "30",
+        "distance_km": "", "calories_burned": "", "notes": "", "activity_date_0": f"{local:%Y-%m-%d}",
+        "activity_date_1": f"{local:%H:%M:%S}", "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0",
+        "photos-MIN_NUM_FORMS": "0", "photos-MAX_NUM_FORMS": "1000",
+    }
+    return {**data, **overrides}
+
+
+def test_activity_add_refuses_a_date_a_year_ahead(admin_client, user):
+    data = _activity_form(user, timezone.now() + dt.timedelta(days=365))
+
+    response = admin_client.post(reverse("admin:activities_activity_add"), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["activity_date"] == ["Cannot be more than 5 minutes in the future."]
+    assert not Activity.objects.filter(user=user).exists()
+
+
+def test_activity_edit_refuses_a_date_a_year_ahead(admin_client, user):
+    activity = ActivityFactory(user=user)
+    before = activity.activity_date
+    url = reverse("admin:activities_activity_change", args=[activity.pk])
+
+    response = admin_client.post(url, _activity_form(user, timezone.now() + dt.timedelta(days=365)))
+
+    assert response.status_code == 200
+    assert "activity_date" in response.context["adminform"].form.errors
+    activity.refresh_from_db()
+    assert activity.activity_date == before
+
+
+def test_activity_add_saves_through_the_service(admin_client, user):
+    """Normalised like the API's (type lower-cased, tags by name for the owner), counted in the
+    owner's statistics version."""
+    morning = TagFactory(user=user, name="morning")
+    version = user.stats_version
+    data = _activity_form(user, timezone.now() - dt.timedelta(hours=2), activity_type="  Yoga ", tags=[morning.pk])
+
+    response = admin_client.post(reverse("admin:activities_activity_add"), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    activity = Activity.objects.get(user=user)
+    assert activity.activity_type == "yoga"
+    assert list(activity.tags.values_list("name", flat=True)) == ["morning"]
+    assert response["Location"] == reverse("admin:activities_activity_changelist")
+    user.refresh_from_db()
+    assert user.stats_version > version
+
+
 def test_activity_add_refuses_another_users_tags(admin_client, user, other_user):
     theirs = TagFactory(user=other_user, name="theirs")
     data = {

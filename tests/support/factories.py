@@ -2,10 +2,12 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import User
-from activities.models import Activity, Tag
+from activities.models import Activity, ExportJob, Photo, Tag
+from tests.support.images import image_bytes
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 
@@ -52,3 +54,40 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     def tags(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.tags.set([TagFactory(user=obj.user, name=name) for name in extracted])
+
+
+class PhotoFactory(factory.django.DjangoModelFactory):
+    """A stored photo row with real (small) JPEG objects in the current media storage, as the
+    upload pipeline would leave them."""
+
+    class Meta:
+        model = Photo
+
+    activity = factory.SubFactory(ActivityFactory)
+    image = factory.LazyFunction(lambda: ContentFile(image_bytes("JPEG", size=(64, 48)), name="photo.jpg"))
+    thumbnail = factory.LazyFunction(lambda: ContentFile(image_bytes("JPEG", size=(32, 24)), name="photo_thumb.jpg"))
+    content_type = "image/jpeg"
+    file_size = factory.LazyAttribute(lambda o: o.image.size)
+    width = 64
+    height = 48
+
+
+class ExportJobFactory(factory.django.DjangoModelFactory):
+    """A PDF report job; ``completed=True`` gives it a stored file, as a finished job has."""
+
+    class Meta:
+        model = ExportJob
+
+    class Params:
+        completed = factory.Trait(
+            status=ExportJob.Status.COMPLETED,
+            progress=100,
+            record_count=0,
+            completed_at=factory.LazyFunction(timezone.now),
+            file=factory.LazyFunction(lambda: ContentFile(b"%PDF-1.4 test report", name="report.pdf")),
+            file_size=20,
+        )
+
+    user = factory.SubFactory(UserFactory)
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=29))
+    end_date = factory.LazyFunction(timezone.localdate)

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from activities.exports import rendering as reports
 from activities.models import ExportJob
 from tests.support.api import bearer_client
-from tests.support.factories import ActivityFactory, UserFactory
+from tests.support.factories import ActivityFactory, ExportJobFactory, UserFactory
 
 CSV_URL = "/api/v1/activities/export/csv"
 PDF_URL = "/api/v1/activities/export/pdf"
@@ -144,7 +144,7 @@ def test_jobs_of_another_user_are_404(auth_client, other_client):
 
 
 def test_download_before_completion_is_409(auth_client, user):
-    job = ExportJob.objects.create(user=user, start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 1, 31))
+    job = ExportJobFactory(user=user)
     response = auth_client.get(f"/api/v1/jobs/{job.pk}/download")
     assert response.status_code == 409
     assert response.json()["type"] == "https://activelog.dev/problems/conflict"

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 from pypdf import PdfReader
 
-from activelog import celery_app
+from tests.support.celery import broker_at
 from tests.support.factories import DEFAULT_PASSWORD, ActivityFactory, UserFactory
 from tests.support.servers import ROOT
 
@@ -35,23 +35,11 @@ def call(method, url, body=None, token=None):
         return response.status, json.loads(response.read())
 
 
-def _reset_connections():
-    """Forget pooled broker connections and producers made under another configuration."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def broker():
     redis.Redis.from_url(BROKER_URL).flushdb()
-    previous = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
-    _reset_connections()
-    celery_app.conf.update(task_always_eager=False, broker_url=BROKER_URL)
-    yield BROKER_URL
-    celery_app.conf.update(previous)
-    _reset_connections()
+    with broker_at(BROKER_URL):
+        yield BROKER_URL
 
 
 @pytest.fixture
