@@ -80,7 +80,7 @@ hadolint: install
 	$(BIN)/hadolint Dockerfile
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .import_linter_cache staticfiles
 
 ## Re-pin every transitive dependency after editing requirements*.txt
 lock: install

@@ -57,6 +57,18 @@ class Activity(models.Model):
 
     objects = ActivityQuerySet.as_manager()
 
+    # What a person sets (tags aside); the API's representation lists them in this order.
+    EDITABLE_FIELDS = (
+        "activity_type",
+        "title",
+        "description",
+        "duration_minutes",
+        "distance_km",
+        "calories_burned",
+        "notes",
+        "activity_date",
+    )
+
     class Meta:
         verbose_name_plural = "activities"
         ordering = ["-activity_date", "-id"]

@@ -40,14 +40,7 @@ class ActivityOutputSerializer(serializers.ModelSerializer):
         model = Activity
         fields = [
             "id",
-            "activity_type",
-            "title",
-            "description",
-            "duration_minutes",
-            "distance_km",
-            "calories_burned",
-            "notes",
-            "activity_date",
+            *Activity.EDITABLE_FIELDS,
             "tags",
             "pace_min_per_km",
             "photo_count",

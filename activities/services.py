@@ -25,16 +25,7 @@ from activities.models import Activity, Tag
 
 logger = logging.getLogger(__name__)
 
-ACTIVITY_FIELDS = (
-    "activity_type",
-    "title",
-    "description",
-    "duration_minutes",
-    "distance_km",
-    "calories_burned",
-    "notes",
-    "activity_date",
-)
+ACTIVITY_FIELDS = Activity.EDITABLE_FIELDS
 MAX_BATCH = 50
 
 
