@@ -28,7 +28,7 @@ class DeletedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
+            return queryset.alive()
         if self.value() == "yes":
             return queryset.filter(deleted_at__isnull=False)
         return queryset
@@ -221,7 +221,7 @@ class UserWithActivitiesAdmin(UserAdmin):
 
     def get_queryset(self, request):
         # One indexed count per listed user, not a GROUP BY over every activity in the database.
-        live = Activity.objects.filter(user_id=OuterRef("pk"), deleted_at__isnull=True)
+        live = Activity.objects.filter(user_id=OuterRef("pk")).alive()
         return super().get_queryset(request).annotate(live_activity_count=correlated_count(live, group_by="user_id"))
 
     @admin.display(description="activities", ordering="live_activity_count")

@@ -16,7 +16,7 @@ from activities.models import Activity, Photo, Tag
 def activities_alive(*, user: User) -> QuerySet[Activity]:
     """The user's activities that are not (soft-)deleted: what every list, statistic and export
     starts from."""
-    return Activity.objects.filter(user=user, deleted_at__isnull=True)
+    return Activity.objects.filter(user=user).alive()
 
 
 def activities_restorable(*, user: User) -> QuerySet[Activity]:

@@ -123,9 +123,7 @@ def activities_soft_delete(*, activities: QuerySet[Activity]) -> int:
     """Soft-delete the live ones among ``activities`` (any owners); returns how many."""
     with transaction.atomic():
         now = timezone.now()
-        targets = Activity.objects.select_for_update().filter(
-            pk__in=activities.order_by().values("pk"), deleted_at__isnull=True
-        )
+        targets = Activity.objects.select_for_update().filter(pk__in=activities.order_by().values("pk")).alive()
         rows = list(targets.values_list("pk", "user_id"))
         if rows:
             Activity.objects.filter(pk__in=[pk for pk, _ in rows]).update(deleted_at=now, updated_at=now)
