@@ -5,16 +5,17 @@ it is. Started as PID 1 by the image's CMD: `gunicorn -c gunicorn.conf.py active
 """
 
 import os
-import shutil
 import tempfile
+
+from activelog.logging import gunicorn_logging_config
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "activelog.settings")
 # prometheus_client's multiprocess mode: every worker writes its samples here and /metrics adds
-# them up. It must be in the environment before any worker imports prometheus_client.
+# them up. It must be in the environment before any worker imports prometheus_client; the
+# directory itself is made (and emptied) by the master's bootstrap in on_starting.
 PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "activelog-prometheus")
 )
-os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)  # /tmp is a fresh, empty volume on ECS
 
 
 def _int(name: str, default: int) -> int:
@@ -56,40 +57,29 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/tmp")  # noqa: S108
 control_socket_disable = True
 
 # The app writes one structured line per request itself; gunicorn's own access log would repeat
-# it. gunicorn's lifecycle messages are JSON lines on stdout like the app's.
+# it. gunicorn's lifecycle messages are JSON lines on stdout like the app's (activelog/logging.py).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "activelog.logging.JsonFormatter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
-        "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
-    },
-    "loggers": {
-        "gunicorn.error": {"handlers": ["error_console"], "level": loglevel.upper(), "propagate": False},
-        # Silent unless GUNICORN_ACCESS_LOG asks for it: the app's own request line says more.
-        "gunicorn.access": {"handlers": ["console"] if accesslog else [], "level": "INFO", "propagate": False},
-    },
-}
+logconfig_dict = gunicorn_logging_config(level=loglevel, access_log=bool(accesslog))
 
 
 # --- Hooks -----------------------------------------------------------------------------------
 
 
 def on_starting(server):
-    """Master start: samples of a previous run's workers must not be added to this one's."""
-    shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
-    os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
+    """Master start: an empty metrics directory (samples of a previous run's workers must not be
+    added to this one's), and nothing that a fork would share (activelog/bootstrap.py)."""
+    from activelog.bootstrap import bootstrap_process
+
+    bootstrap_process("gunicorn")
 
 
 def post_fork(server, worker):
     """In each worker, before the app loads: tracing exporters and the CloudWatch handler belong
     to this process only."""
-    from activelog.observability import configure_process
+    from activelog.bootstrap import bootstrap_process
 
-    configure_process("web")
+    bootstrap_process("web")
 
 
 def post_worker_init(worker):
@@ -102,7 +92,7 @@ def post_worker_init(worker):
 
 def worker_exit(server, worker):
     """Flush buffered spans and log records within the graceful shutdown."""
-    from activelog.observability import shutdown_process
+    from activelog.bootstrap import shutdown_process
 
     shutdown_process()
 

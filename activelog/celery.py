@@ -13,27 +13,46 @@ from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "activelog.settings")
 
+
+# Connected before the app is created: Celery() installs its Django fix-up, which sets Django up
+# (and so imports the metrics) on this same signal, and receivers run in the order they connected.
+@signals.import_modules.connect
+def _bootstrap_main_process(**kwargs) -> None:
+    """The worker's main process and beat, before the task modules load: the metrics directory
+    only, as the main process forks the pool processes (activelog/bootstrap.py)."""
+    from activelog.bootstrap import bootstrap_process
+
+    bootstrap_process("celery")
+
+
 app = Celery("activelog")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
 @signals.worker_process_init.connect
-def _configure_worker_process(**kwargs) -> None:
+def _bootstrap_worker_process(**kwargs) -> None:
     """Per pool process, after fork: tracing and CloudWatch belong to this process only."""
-    from activelog.observability import attach_cloudwatch, configure_process
+    from activelog.bootstrap import bootstrap_process
     from activelog.warmup import freeze_loaded_objects
 
-    configure_process("worker")
-    attach_cloudwatch()
+    bootstrap_process("worker")
     freeze_loaded_objects("worker", import_urls=False)
 
 
 @signals.worker_process_shutdown.connect
 def _flush_worker_process(**kwargs) -> None:
-    from activelog.observability import shutdown_process
+    from activelog.bootstrap import shutdown_process
 
     shutdown_process()
+
+
+@signals.beat_init.connect
+def _bootstrap_beat(**kwargs) -> None:
+    """beat does not fork: it traces and ships its logs itself."""
+    from activelog.bootstrap import bootstrap_process
+
+    bootstrap_process("beat")
 
 
 @signals.worker_init.connect
@@ -47,7 +66,4 @@ def _serve_worker_metrics(**kwargs) -> None:
 
     from activelog.metrics import registry
 
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        os.makedirs(directory, exist_ok=True)
     start_http_server(int(port), registry=registry())

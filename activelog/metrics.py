@@ -1,8 +1,9 @@
 """ActiveLog's own Prometheus metrics, and the /metrics view.
 
 Under gunicorn every worker writes its samples to PROMETHEUS_MULTIPROC_DIR (prometheus_client's
-multiprocess mode; gunicorn.conf.py creates and wipes the directory and marks dead workers), and
-/metrics aggregates all of them, so every scrape sees the whole task whichever worker answers.
+multiprocess mode; every process creates the directory when missing in activelog/bootstrap.py,
+gunicorn's master wipes it at start and marks dead workers), and /metrics aggregates all of them,
+so every scrape sees the whole task whichever worker answers.
 Label values are bounded: activity types outside a known list are reported as "other".
 """
 
@@ -13,6 +14,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+from activelog.runtime import pool_stats
 
 KNOWN_ACTIVITY_TYPES = frozenset({
     "running", "cycling", "swimming", "walking", "hiking", "yoga", "gym", "strength", "rowing", "skiing",
@@ -40,8 +43,6 @@ def activity_type_label(activity_type: str) -> str:
 
 
 def record_pool_usage() -> None:
-    from health.probes import pool_stats
-
     stats = pool_stats()
     if stats is not None:
         DB_POOL.labels(state="active").set(stats["active"])

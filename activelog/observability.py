@@ -1,30 +1,23 @@
-"""Per-process observability set-up: OpenTelemetry tracing and CloudWatch log shipping.
+"""Per-process OpenTelemetry tracing, and spans for the app's own work.
 
-Called once per process AFTER fork — gunicorn's post_fork hook, Celery's worker_process_init —
-so no exporter thread, socket or boto3 client is ever shared between processes. The CloudWatch
-handler is attached once Django has configured logging (attach_cloudwatch). Everything is
-off unless switched on by its environment variable:
-
-- tracing: OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) set and OTEL_SDK_DISABLED not
-  true; the standard OTEL_* variables (service name, resource attributes, sampler, batch
-  settings) apply, and OTEL_PYTHON_DISABLED_INSTRUMENTATIONS leaves named instrumentations
-  out. OTEL_AWS_XRAY=true switches to X-Ray trace ids and propagation.
-- CloudWatch: CLOUDWATCH_LOG_GROUP set (the group exists already; the app only creates its
-  stream, named after the ECS task and the process id).
+configure_process() runs once per process AFTER fork (activelog/bootstrap.py: gunicorn's post_fork
+hook, Celery's worker_process_init, manage.py), so no exporter thread or socket is ever shared
+between processes. Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set and
+OTEL_SDK_DISABLED is not true; the standard OTEL_* variables (service name, resource attributes,
+sampler, batch settings) apply, and OTEL_PYTHON_DISABLED_INSTRUMENTATIONS leaves named
+instrumentations out. OTEL_AWS_XRAY=true switches to X-Ray trace ids and propagation.
 """
 
-import contextlib
 import logging
 import os
-import socket
 import threading
+
+from activelog.runtime import app_version, host_name
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _configured_pid: int | None = None
 _tracer_provider = None
-_cloudwatch_handler = None
-_cloudwatch_pid: int | None = None
 
 DEFAULT_SERVICE_NAMES = {"web": "activelog-web", "worker": "activelog-worker"}
 
@@ -49,17 +42,6 @@ def configure_process(role: str = "web") -> None:
             logger.exception("Tracing could not be configured; continuing without it")
 
 
-def attach_cloudwatch() -> None:
-    """Add the CloudWatch handler to the root logger of this process. Call it after Django has
-    configured logging (dictConfig replaces the root handlers): in the WSGI module once the app
-    is loaded, in Celery's worker_process_init. Idempotent per process."""
-    global _cloudwatch_pid
-    if _cloudwatch_pid == os.getpid():
-        return
-    _cloudwatch_pid = os.getpid()
-    _configure_cloudwatch()
-
-
 def _configure_tracing(role: str) -> None:
     global _tracer_provider
     from opentelemetry import propagate, trace
@@ -73,14 +55,12 @@ def _configure_tracing(role: str) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from activelog import __version__
-
     os.environ.setdefault("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAMES.get(role, "activelog"))
     # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; ours come first as
     # defaults, so the environment can override them.
     resource = Resource.create({
-        "service.version": os.environ.get("APP_VERSION", __version__),
-        "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
+        "service.version": app_version(),
+        "service.instance.id": f"{host_name()}-{os.getpid()}",
         "deployment.environment.name": os.environ.get("DJANGO_ENV", "development"),
     })
     provider_kwargs = {"resource": resource}
@@ -125,58 +105,13 @@ def _keep_operations_paths_first() -> None:
     settings.MIDDLEWARE = first + [m for m in middleware if m not in first]
 
 
-def _configure_cloudwatch() -> None:
-    global _cloudwatch_handler
-    group = os.environ.get("CLOUDWATCH_LOG_GROUP", "").strip()
-    if not group:
-        return
-    try:
-        import boto3
-        import watchtower
-        from botocore.config import Config
-
-        from activelog.logging import JsonFormatter, RequestIDFilter, TraceContextFilter
-
-        client = boto3.client("logs", config=Config(connect_timeout=2, read_timeout=5,
-                                                    retries={"max_attempts": 2}))
-        handler = watchtower.CloudWatchLogHandler(
-            log_group_name=group,
-            log_stream_name=f"{_task_name()}/{os.getpid()}",
-            boto3_client=client,
-            create_log_group=False,  # created (with retention and KMS) by the infrastructure
-            send_interval=float(os.environ.get("CLOUDWATCH_SEND_INTERVAL", "2")),
-        )
-        handler.setFormatter(JsonFormatter())
-        handler.addFilter(RequestIDFilter())
-        handler.addFilter(TraceContextFilter())
-        logging.getLogger().addHandler(handler)
-        _cloudwatch_handler = handler
-    except Exception:
-        logger.exception("CloudWatch logging could not be configured; logging to stdout only")
-
-
-def _task_name() -> str:
-    """The ECS task id when on ECS (from the metadata endpoint's URL), else the host name."""
-    if os.environ.get("ECS_CONTAINER_METADATA_URI_V4"):
-        with contextlib.suppress(Exception):  # the stream name is cosmetic; never fail set-up over it
-            from health.probes import placement
-
-            return placement()["instance_id"]
-    return socket.gethostname()
-
-
-def shutdown_process() -> None:
-    """Flush what is buffered (spans, log records) before the process exits."""
+def shutdown_tracing() -> None:
+    """Export the spans still buffered before the process exits."""
     if _tracer_provider is not None:
         try:
             _tracer_provider.shutdown()
         except Exception:  # never block an exit
             logger.exception("Flushing spans failed")
-    if _cloudwatch_handler is not None:
-        logging.getLogger().removeHandler(_cloudwatch_handler)
-        with contextlib.suppress(Exception):  # an unreachable CloudWatch must not block the exit
-            _cloudwatch_handler.flush()
-            _cloudwatch_handler.close()
 
 
 def span(name: str, **attributes):

@@ -85,7 +85,7 @@ def main() -> int:
         child(args.requests, args.child == "freeze")
         return 0
 
-    from tests.activelog.conftest import OBS_DATABASE_URL
+    from tests.support.databases import OBS_DATABASE_URL
     from tests.support.servers import PRODUCTION_ENV, clean_env, migrated_database, otlp_receiver
 
     print(f"GET /api/v1/activities?limit=20, {args.requests} requests in-process, one thread\n")

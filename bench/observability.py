@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.health import load
-from tests.activelog.conftest import OBS_DATABASE_URL
+from tests.support.databases import OBS_DATABASE_URL
 from tests.support.servers import PRODUCTION_ENV, Gunicorn, clean_env, migrated_database, otlp_receiver
 
 EXTRA_ON = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)

@@ -6,22 +6,16 @@ per process for ``HEALTH_CACHE_SECONDS`` and computed by one request at a time (
 so frequent checks from load balancers, ECS and monitors stay cheap.
 """
 
-import json
-import logging
-import os
-import socket
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.db import connections
 
-from activelog.logging import redact
-
-logger = logging.getLogger(__name__)
+from activelog.redaction import safe_error
+from activelog.runtime import pool_stats
 
 UP, DOWN, DISABLED = "up", "down", "disabled"
 # Probes that outlive their deadline keep their thread until their own (short) timeouts end;
@@ -32,11 +26,6 @@ _cached: tuple[float, dict] | None = None
 _s3_client = None
 _s3_client_lock = threading.Lock()
 
-def safe_error(exc: BaseException) -> str:
-    """One line that says what failed, without credentials (the log redaction rules apply)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return redact(f"{type(exc).__name__}: {text}")[:200] if text else type(exc).__name__
-
 
 def _timed(check) -> dict:
     started = time.perf_counter()
@@ -45,16 +34,6 @@ def _timed(check) -> dict:
     except Exception as exc:
         return {"status": DOWN, "error": safe_error(exc)}
     return {"status": UP, "latency_ms": round((time.perf_counter() - started) * 1000, 2), **extra}
-
-
-def pool_stats() -> dict | None:
-    """Connection use of this process's psycopg pool (None without a pool, e.g. SQLite)."""
-    pool = getattr(connections["default"], "pool", None)
-    if pool is None:
-        return None
-    stats = pool.get_stats()
-    size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
-    return {"active": size - available, "idle": available, "max": pool.max_size}
 
 
 def check_database() -> dict:
@@ -149,67 +128,3 @@ def reset_cache() -> None:
     global _cached, _s3_client
     _cached = None
     _s3_client = None
-
-
-# --- where are we running --------------------------------------------------------------------
-
-_placement: dict | None = None
-
-
-def _get_json(url: str, timeout: float, headers: dict | None = None, method: str = "GET") -> dict | str:
-    request = urllib.request.Request(url, headers=headers or {}, method=method)  # noqa: S310 - fixed metadata URLs
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        body = response.read().decode()
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body
-
-
-def _from_ecs(uri: str) -> dict | None:
-    task = _get_json(uri.rstrip("/") + "/task", timeout=1)
-    if not isinstance(task, dict) or "TaskARN" not in task:
-        return None
-    arn = task["TaskARN"]  # arn:aws:ecs:<region>:<account>:task/<cluster>/<task id>
-    parts = arn.split(":")
-    region = parts[3] if len(parts) > 3 and parts[3] else None
-    return {"instance_id": arn.rsplit("/", 1)[-1], "region": region}
-
-
-def _from_ec2() -> dict | None:
-    """IMDSv2; only asked when HEALTH_EC2_METADATA is on (off by default)."""
-    base = "http://169.254.169.254/latest"
-    token = _get_json(f"{base}/api/token", timeout=1, method="PUT",
-                      headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
-    headers = {"X-aws-ec2-metadata-token": str(token)}
-    document = _get_json(f"{base}/dynamic/instance-identity/document", timeout=1, headers=headers)
-    if not isinstance(document, dict):
-        return None
-    return {"instance_id": document.get("instanceId"), "region": document.get("region")}
-
-
-def placement() -> dict:
-    """instance_id and region: the ECS task (metadata endpoint v4), the EC2 instance, or the host."""
-    global _placement
-    if _placement is not None:
-        return _placement
-    found = None
-    uri = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
-    try:
-        if uri:
-            found = _from_ecs(uri)
-        elif settings.HEALTH_EC2_METADATA:
-            found = _from_ec2()
-    except Exception as exc:
-        logger.warning("Instance metadata unavailable: %s", safe_error(exc))
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-    _placement = {
-        "instance_id": (found or {}).get("instance_id") or socket.gethostname(),
-        "region": (found or {}).get("region") or region,
-    }
-    return _placement
-
-
-def reset_placement() -> None:
-    global _placement
-    _placement = None

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
 
+from activelog.runtime import placement
 from health import probes
 from health.apps import PROCESS_STARTED
 
@@ -24,7 +25,7 @@ def health(request):
         status, code = "degraded", 200
     else:
         status, code = "healthy", 200
-    where = probes.placement()
+    where = placement()
     body = {
         "status": status,
         "environment": settings.ENVIRONMENT,

@@ -1,9 +1,7 @@
 import pytest
 
+from tests.support.databases import OBS_DATABASE_URL
 from tests.support.servers import migrated_database
-
-OBS_DATABASE = "activelog_obs_test"
-OBS_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{OBS_DATABASE}"
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,22 @@
-"""The JSON formatter's redaction: what it masks, and that skipping rules whose words a line
-does not contain never changes the result."""
+"""The JSON log lines: the formatter's redaction (what it masks, and that skipping rules whose
+words a line does not contain never changes the result), and the host and app version that every
+line written by a real process carries."""
 
 import itertools
+import json
 import logging
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 
 import pytest
 
-from activelog.logging import _REDACTIONS, JsonFormatter, redact
+import activelog
+from activelog.logging import JsonFormatter
+from activelog.redaction import _REDACTIONS, redact
+from tests.support.servers import PRODUCTION_ENV, ROOT, Gunicorn, clean_env
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxMjM0NX0.c2lnbmF0dXJlLXZhbHVlLTEyMzQ1"
 
@@ -69,3 +79,58 @@ def test_formatter_writes_redacted_json():
     line = JsonFormatter().format(record)
     assert "hunter2" not in line
     assert '"message": "login with password=***"' in line
+
+
+# --- host and version on every line, from real processes ------------------------------------------
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def manage_py_log_lines(**environment) -> list[dict]:
+    """What a management command writes when it logs, through the project's own logging set-up."""
+    code = ("import logging, warnings; "
+            "logging.getLogger('activelog.test').warning('sign-in with password=%s', 'hunter2-hunter2'); "
+            "warnings.warn('a deprecation')")
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT,
+                            env=clean_env(DJANGO_SETTINGS_MODULE="activelog.settings", **environment),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return json_lines(result.stdout)
+
+
+@pytest.mark.slow
+def test_every_line_names_the_host_and_the_app_version():
+    lines = manage_py_log_lines(APP_VERSION="2026.11.30-4f2a9c1")
+
+    assert [line["logger"] for line in lines] == ["activelog.test", "py.warnings"]
+    for line in lines:
+        assert line["host"] == socket.gethostname()
+        assert line["version"] == "2026.11.30-4f2a9c1"
+        assert line["request_id"] == "-"
+    assert lines[0]["message"] == "sign-in with password=***"
+
+
+@pytest.mark.slow
+def test_without_app_version_the_package_version_is_reported():
+    lines = manage_py_log_lines()
+
+    assert lines and {line["version"] for line in lines} == {activelog.__version__}
+
+
+@pytest.mark.slow
+def test_gunicorn_and_app_lines_alike_name_the_host_and_the_app_version():
+    env = clean_env(**{**PRODUCTION_ENV, "LOG_LEVEL": "INFO"}, APP_VERSION="2026.11.30-4f2a9c1",
+                    DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres", REDIS_URL="redis://127.0.0.1:6379/15")
+    with Gunicorn(env, workers=1) as server:
+        request = urllib.request.Request(f"{server.base}/api/v1/activities", headers={
+            "Host": "localhost", "X-Forwarded-Proto": "https", "X-Request-ID": "host-version-1"})
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=10)
+    lines = [json.loads(line) for line in server.lines()]  # every line, not only the ones looked at
+
+    loggers = {line["logger"] for line in lines}
+    assert {"gunicorn.error", "activelog.request"} <= loggers, loggers
+    assert all(line["host"] == socket.gethostname() and line["version"] == "2026.11.30-4f2a9c1" for line in lines)
+    request_line = next(line for line in lines if line["logger"] == "activelog.request")
+    assert (request_line["request_id"], request_line["status"]) == ("host-version-1", 401)

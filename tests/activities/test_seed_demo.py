@@ -160,12 +160,12 @@ def test_the_same_seed_gives_the_same_data():
     seed("--activities", str(N), "--seed", "7")
     first = fingerprint()
     first_tags = list(
-        Activity.objects.filter(user__username="demo").order_by("id").values_list("tags__name", flat=True)
+        Activity.objects.filter(user__username="demo").order_by("id", "tags__name").values_list("tags__name", flat=True)
     )
     seed("--activities", str(N), "--seed", "7", "--reset")
     assert fingerprint() == first
     assert list(
-        Activity.objects.filter(user__username="demo").order_by("id").values_list("tags__name", flat=True)
+        Activity.objects.filter(user__username="demo").order_by("id", "tags__name").values_list("tags__name", flat=True)
     ) == first_tags
 
     seed("--activities", str(N), "--seed", "8", "--reset")

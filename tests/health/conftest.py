@@ -1,16 +1,17 @@
 import boto3
 import pytest
 
+from activelog import runtime
 from health import probes
 
 
 @pytest.fixture(autouse=True)
 def _fresh_probe_state():
     probes.reset_cache()
-    probes.reset_placement()
+    runtime.reset_placement()
     yield
     probes.reset_cache()
-    probes.reset_placement()
+    runtime.reset_placement()
 
 
 @pytest.fixture

@@ -198,6 +198,23 @@ def moto_s3():
         server.stop()
 
 
+class Program(_OutputDrainingProcess):
+    """Any command as a separate process from the repository root, its output drained like Gunicorn's;
+    the command is looked up on the PATH of ``env``, as a container's command is."""
+
+    def __init__(self, command: list[str], env: dict, stop_timeout: float = 30):
+        self.command = command
+        self.env = env
+        self.stop_timeout = stop_timeout
+
+    def __enter__(self) -> "Program":
+        self._spawn(self.command, self.env)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 class CeleryWorker(_OutputDrainingProcess):
     """`celery -A activelog worker` as a separate process, its output drained like Gunicorn's."""
 

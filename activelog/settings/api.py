@@ -1,0 +1,82 @@
+"""Authentication (users, passwords, JWT) and the JSON API: DRF, throttles, the OpenAPI schema."""
+
+from datetime import timedelta
+
+from activelog.settings.environment import APP_VERSION, PRODUCTION, env
+from activelog.settings.security import JWT_SIGNING_KEY
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameOrEmailBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "email")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_TOKEN_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a hash of the password: changing it revokes every token issued before.
+    "CHECK_REVOKE_TOKEN": True,
+}
+
+THROTTLE_SCOPES = {
+    # scope: default rate. Each can be overridden as THROTTLE_RATE_<SCOPE>, e.g. THROTTLE_RATE_LOGIN.
+    "login": "5/min",
+    "register": "3/min",
+    "refresh": "30/min",
+    "export": "20/hour",
+    "user": "1000/hour",
+    "anon": "100/hour",
+}
+THROTTLE_RATES = {
+    scope: env.str(f"THROTTLE_RATE_{scope.upper()}", default=rate) for scope, rate in THROTTLE_SCOPES.items()
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "activelog.api.throttling.UserRateThrottle",
+        "activelog.api.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # Behind the ALB exactly one proxy appends the client address to X-Forwarded-For; the
+    # right-most entry is the one it saw, anything to its left is client-controlled.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if PRODUCTION else 0),
+    "DEFAULT_PAGINATION_CLASS": "activelog.api.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "activelog.api.errors.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ActiveLog API",
+    "DESCRIPTION": "Log activities, see statistics, streaks and records. Errors are RFC 9457 problem details.",
+    "VERSION": APP_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}

@@ -1,0 +1,35 @@
+"""Cache and sessions: Redis through REDIS_URL, else local memory."""
+
+from activelog.settings.environment import env
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",  # django-redis + metrics
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="activelog"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # A hung Redis must never hang a request: fail fast and fall back.
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+                # Cache failures degrade to "miss" instead of a 500 (throttles then fail open).
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "activelog.cache"  # rate-limited by activelog.logging.CacheOutageFilter
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache",
+            "LOCATION": "activelog",
+        }
+    }
+
+# Statistics answers are cached per user under a versioned key (see activities/statistics/cache.py);
+# this only bounds how long unused entries occupy memory.
+STATS_CACHE_SECONDS = env.int("STATS_CACHE_SECONDS", default=3600)

@@ -1,0 +1,36 @@
+"""Static files (WhiteNoise) and media: a private S3 bucket through AWS_STORAGE_BUCKET_NAME, else
+the local disk."""
+
+from activelog.s3 import s3_storage
+from activelog.settings.environment import BASE_DIR, PRODUCTION, env
+
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default=env.str("AWS_REGION", default=""))
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+STORAGES = {
+    # Media: private S3 objects with presigned links when AWS_STORAGE_BUCKET_NAME is set (below),
+    # otherwise the local disk with links that still expire (activelog/storage.py).
+    "default": {"BACKEND": "activelog.storage.SignedFileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = s3_storage(
+        bucket=AWS_STORAGE_BUCKET_NAME, region=AWS_S3_REGION_NAME, endpoint_url=AWS_S3_ENDPOINT_URL
+    )
+
+# Outside production there is no collectstatic step: serve from the app directories directly.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
