@@ -14,6 +14,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The browser UI (session + CSRF); the API below keeps its own paths.
+    path("", include("accounts.web_urls")),
+    path("", include("activities.web_urls")),
     # Normally answered by health.middleware before host checks; routed too so other methods get 405.
     path("health", health_views.health, name="health"),
     path("health/live", health_views.live, name="health-live"),

@@ -1,12 +1,36 @@
-from django.http import HttpResponseNotFound
-from django.shortcuts import render
-from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
+"""The landing page and the error pages: HTML in the site's layout outside /api, problem+json
+under /api."""
+
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from activelog.api.errors import problem_response
 
+API_PREFIX = "/api/"
+
+_TITLES = {
+    400: _("Bad request"),
+    403: _("Forbidden"),
+    404: _("Page not found"),
+    409: _("Not possible right now"),
+    413: _("Too large"),
+    415: _("Unsupported file"),
+    500: _("Something went wrong"),
+    503: _("Temporarily unavailable"),
+}
+
 
 def home(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
     return render(request, "home.html")
+
+
+def error_page(request, status: int, message: str = "", *, bare: bool = False):
+    """An error page in the site's layout (templates/errors/page.html). ``bare`` leaves out what
+    needs the database (the signed-in navigation): a 500 may be the database failing."""
+    context = {"status": status, "title": _TITLES.get(status, _("Error")), "message": message, "bare": bare}
+    return render(request, "errors/page.html", context, status=status)
 
 
 def api_not_found(request, *args, **kwargs):
@@ -14,30 +38,41 @@ def api_not_found(request, *args, **kwargs):
 
 
 def not_found(request, exception=None):
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         return api_not_found(request)
-    if exception is None:
-        return HttpResponseNotFound()
-    return page_not_found(request, exception)
+    return error_page(request, 404, _("There is nothing at this address. Check the link, or start from the dashboard."))
 
 
 def crashed(request):
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         return problem_response(
             request, 500, "An unexpected error occurred. Quote the request id when reporting it."
         )
-    return server_error(request)
+    # No database or template context processors that could fail again: a plain render.
+    message = _("The error was logged. Try again; if it keeps happening, quote this request id: %(id)s") % {
+        "id": getattr(request, "request_id", "-")
+    }
+    return error_page(request, 500, message, bare=True)
 
 
 def rejected(request, exception=None):
     """400 outside a view, e.g. a Host header not in ALLOWED_HOSTS."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         return problem_response(request, 400, "Bad request (for example, an unknown Host header).",
                                 errors={"non_field_errors": ["The request was rejected before reaching the API."]})
-    return bad_request(request, exception)
+    return error_page(request, 400, _("The request could not be understood."))
 
 
 def forbidden(request, exception=None):
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         return problem_response(request, 403, "You do not have permission to perform this action.")
-    return permission_denied(request, exception)
+    return error_page(request, 403, _("You do not have permission to see this page."))
+
+
+def csrf_failure(request, reason=""):
+    """A form sent without (or with an expired) CSRF token."""
+    if request.path.startswith(API_PREFIX):
+        return problem_response(request, 403, "CSRF check failed: send the X-CSRFToken header with the session.")
+    return error_page(
+        request, 403, _("The form expired or came from elsewhere. Go back, reload the page and send it again.")
+    )

@@ -72,3 +72,12 @@ def tag_usage_list(*, user: User) -> QuerySet[Tag]:
         .annotate(count=Count("activities", filter=Q(activities__deleted_at__isnull=True)))
         .order_by("-count", "name")
     )
+
+
+def activity_types_used(*, user: User, limit: int = 50) -> list[str]:
+    """The types the user has logged, most used first (suggestions in the activity form)."""
+    rows = (
+        activities_alive(user=user).order_by().values("activity_type")
+        .annotate(n=Count("id")).order_by("-n", "activity_type")[:limit]
+    )
+    return [row["activity_type"] for row in rows]

@@ -19,5 +19,6 @@ from .api import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .storage import *  # noqa: F403
 from .operations import *  # noqa: F403
+from .web import *  # noqa: F403
 from .logging import *  # noqa: F403
 # isort: on

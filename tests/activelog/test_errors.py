@@ -5,12 +5,11 @@ import logging
 
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.urls import path, re_path
+from django.urls import include, path
 from rest_framework.test import APIClient
 
 import accounts.services
 from activelog import errors
-from activelog import views as activelog_views
 from activelog.api.errors import flatten_errors
 from activelog.logging import RequestIDFilter
 from activities import selectors as activity_selectors
@@ -27,8 +26,7 @@ def _django_view_that_crashes(request):
 urlpatterns = [
     path("api/v1/crash", _django_view_that_crashes),
     path("crash", _django_view_that_crashes),
-    path("", activelog_views.home),
-    re_path(r"^api(/.*)?$", activelog_views.api_not_found),
+    path("", include("activelog.urls")),  # the pages' layout links to the project's routes
 ]
 handler404 = "activelog.views.not_found"
 handler500 = "activelog.views.crashed"
