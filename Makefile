@@ -23,11 +23,12 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
-# Debian packages some tests drive for real (promtool). Installed only when missing.
-SYSTEM_PACKAGES ?= prometheus
+# Debian packages some tests drive for real: promtool (prometheus) and the browser the UI tests
+# drive with Playwright (chromium). Installed only when missing.
+SYSTEM_PACKAGES ?= prometheus chromium
 system-deps:
 	@missing=""; \
-	for tool in promtool; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	for tool in promtool chromium; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -58,8 +59,9 @@ def _deleted_activity(request):
 
 @login_required
 def activity_new(request):
+    just_now = timezone.localtime().replace(second=0, microsecond=0)  # most people log what they just did
     form = forms.ActivityForm(request.POST or None, request.FILES or None, user=request.user, with_photos=True,
-                              initial={"activity_date": None})
+                              initial={"activity_date": just_now})
     if request.method == "POST" and form.is_valid():
         try:
             activity = services.activity_create(user=request.user, data=form.service_data())

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from django.db.models import Count, Sum
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
@@ -24,7 +23,7 @@ from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, 
 
 from accounts.models import User
 from activelog.timezones import rfc3339
-from activities.statistics.selectors import activities_between, totals_by_type
+from activities.statistics.selectors import activities_between, totals_by_type, weekly_totals
 
 CSV_COLUMNS = [
     "id", "activity_type", "title", "description", "duration_minutes", "distance_km", "calories_burned",
@@ -75,24 +74,6 @@ def _hours(minutes: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
-def weekly_distance(user: User, start: dt.date, end: dt.date) -> list[tuple[dt.date, Decimal, int]]:
-    """(local Monday, distance km, minutes) for every week of the period, empty weeks included."""
-    rows = (
-        activities_between(user, start, end)
-        .annotate(week=TruncWeek("activity_date", tzinfo=user.tzinfo))
-        .values("week")
-        .annotate(distance=Sum("distance_km"), minutes=Sum("duration_minutes"), n=Count("id"))
-    )
-    by_week = {timezone.localtime(r["week"], user.tzinfo).date(): r for r in rows}
-    week = start - dt.timedelta(days=start.weekday())
-    weeks = []
-    while week <= end:
-        row = by_week.get(week, {})
-        weeks.append((week, row.get("distance") or Decimal(0), row.get("minutes") or 0))
-        week += dt.timedelta(days=7)
-    return weeks
-
-
 def _chart(weeks: list[tuple[dt.date, Decimal, int]], width: float) -> Drawing:
     use_distance = any(distance for _, distance, _ in weeks)
     values = [float(d) if use_distance else m / 60 for _, d, m in weeks]
@@ -137,7 +118,7 @@ def render_pdf(
     queryset = activities_between(user, start, end)
     totals = totals_by_type(queryset)
     progress(15)
-    weeks = weekly_distance(user, start, end)
+    weeks = weekly_totals(user=user, start=start, end=end)
     progress(25)
 
     story = [

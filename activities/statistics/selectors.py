@@ -30,7 +30,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Cast, TruncDate, TruncMonth
+from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import User
@@ -97,6 +97,35 @@ def totals_by_type(queryset: QuerySet[Activity]) -> Totals:
         total_calories=sum(g["calories"] or 0 for g in groups),
         activity_types={g["activity_type"]: g["n"] for g in groups},
     )
+
+
+def weekly_totals(*, user: User, start: dt.date, end: dt.date) -> list[tuple[dt.date, Decimal, int]]:
+    """(local Monday, distance km, minutes) for every week of the period, empty weeks included."""
+    rows = (
+        activities_between(user, start, end)
+        .annotate(week=TruncWeek("activity_date", tzinfo=user.tzinfo))
+        .values("week")
+        .annotate(distance=Sum("distance_km"), minutes=Sum("duration_minutes"), n=Count("id"))
+    )
+    by_week = {timezone.localtime(r["week"], user.tzinfo).date(): r for r in rows}
+    week = start - dt.timedelta(days=start.weekday())
+    weeks = []
+    while week <= end:
+        row = by_week.get(week, {})
+        weeks.append((week, row.get("distance") or Decimal(0), row.get("minutes") or 0))
+        week += dt.timedelta(days=7)
+    return weeks
+
+
+def daily_minutes(*, user: User, start: dt.date, end: dt.date) -> dict[dt.date, int]:
+    """Minutes of activity per local day with any (the streaks calendar)."""
+    rows = (
+        activities_between(user, start, end)
+        .annotate(day=TruncDate("activity_date", tzinfo=user.tzinfo))
+        .values("day")
+        .annotate(minutes=Sum("duration_minutes"))
+    )
+    return {row["day"]: row["minutes"] for row in rows}
 
 
 def stats_for_range(*, user: User, start: dt.date, end: dt.date) -> dict:
