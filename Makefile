@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: system-deps install run test lint check migrations-check deploy-check schema-check seed clean lock bench infra-check hadolint
+.PHONY: system-deps install run test lint check migrations-check deploy-check schema-check seed clean lock bench bench-pages infra-check hadolint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,3 +92,7 @@ lock: install
 ## Statistics latency benchmark (100,000 activities, PostgreSQL, real HTTP): see bench/stats.py
 bench: install
 	$(BIN)/python bench/stats.py $(BENCH_ARGS)
+
+## Browser pages (dashboard, list, statistics) for 100,000 activities, production command: see bench/pages.py
+bench-pages: install
+	$(BIN)/python bench/pages.py $(BENCH_ARGS)

@@ -60,9 +60,13 @@ def clean_period(*, start: dt.date | None, end: dt.date | None, today: dt.date) 
     """A period of local days, inclusive; by default the last 30 days up to today."""
     end = end or today
     start = start or end - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-    if start > end:
-        raise ValidationError({"start_date": ["Must not be after end_date."]})
+    validate_period_order(start, end)
     return start, end
+
+
+def validate_period_order(start: dt.date, end: dt.date) -> None:
+    if start > end:
+        raise ValidationError({"start_date": ["The start date must not be after the end date."]})
 
 
 def normalize_tag_name(name: str) -> str:

@@ -66,14 +66,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--activities", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=1825)
-    parser.add_argument("--runs", type=int, default=30, help="requests per endpoint and mode")
-    parser.add_argument("--explain", action="store_true", help="print the query plans too")
-    args = parser.parse_args()
-
+def prepare(*, activities: int, days: int) -> dict:
+    """The production environment of the benchmark servers, with the database migrated, the demo
+    user seeded (idempotent) and the static files collected."""
     db_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/activelog_bench")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
     env = {
@@ -94,11 +89,24 @@ def main() -> int:
     setup_env = {**env, "DJANGO_ENV": "development", "DJANGO_DEBUG": "false"}
     migrated_database(db_url)
     seeded = time.perf_counter()
-    subprocess.run([python, "manage.py", "seed_demo", "--users", "1", "--activities", str(args.activities),
-                    "--days", str(args.days), "--password", PASSWORD], cwd=ROOT, env=setup_env, check=True)
+    subprocess.run([python, "manage.py", "seed_demo", "--users", "1", "--activities", str(activities),
+                    "--days", str(days), "--password", PASSWORD], cwd=ROOT, env=setup_env, check=True)
     log(f"seed_demo: {time.perf_counter() - seeded:.1f} s")
     env["DJANGO_STATIC_ROOT"] = tempfile.mkdtemp(prefix="activelog-bench-static-")
     subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    return env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--activities", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=1825)
+    parser.add_argument("--runs", type=int, default=30, help="requests per endpoint and mode")
+    parser.add_argument("--explain", action="store_true", help="print the query plans too")
+    args = parser.parse_args()
+
+    env = prepare(activities=args.activities, days=args.days)
+    redis_url = env["REDIS_URL"]
 
     server = Gunicorn(env, workers=1).start()  # the production command: gunicorn -c gunicorn.conf.py
     base = server.base

@@ -22,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from accounts.models import User
+from activelog import units
 from activelog.timezones import rfc3339
 from activities.statistics.selectors import activities_between, totals_by_type, weekly_totals
 
@@ -74,11 +75,12 @@ def _hours(minutes: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
-def _chart(weeks: list[tuple[dt.date, Decimal, int]], width: float) -> Drawing:
+def _chart(weeks: list[tuple[dt.date, Decimal, int]], width: float, user_units: str = units.METRIC) -> Drawing:
     use_distance = any(distance for _, distance, _ in weeks)
-    values = [float(d) if use_distance else m / 60 for _, d, m in weeks]
+    values = [float(units.km_to_display(d, user_units)) if use_distance else m / 60 for _, d, m in weeks]
+    unit = units.distance_unit(user_units)
     drawing = Drawing(width, 70 * mm)
-    drawing.add(String(0, 66 * mm, "Distance per week (km)" if use_distance else "Hours per week",
+    drawing.add(String(0, 66 * mm, f"Distance per week ({unit})" if use_distance else "Hours per week",
                        fontName="Helvetica-Bold", fontSize=10))
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 12 * mm, 10 * mm, width - 16 * mm, 50 * mm
@@ -115,6 +117,11 @@ def render_pdf(
     """Render the report; returns (PDF bytes, number of activities). Calls progress(0-100)."""
     styles = getSampleStyleSheet()
     tz = user.tzinfo
+    unit = units.distance_unit(user.units)
+
+    def distance(km) -> str:  # in the person's units, as every page shows it
+        return "" if km is None else f"{units.km_to_display(km, user.units):.2f}"
+
     queryset = activities_between(user, start, end)
     totals = totals_by_type(queryset)
     progress(15)
@@ -128,9 +135,9 @@ def render_pdf(
         Paragraph("Totals", styles["Heading2"]),
         Table(
             [
-                ["Activities", "Duration (h:mm)", "Distance (km)", "Calories"],
+                ["Activities", "Duration (h:mm)", f"Distance ({unit})", "Calories"],
                 [str(totals.total_activities), _hours(totals.total_duration_minutes),
-                 f"{totals.total_distance_km:.2f}", str(totals.total_calories)],
+                 distance(totals.total_distance_km), str(totals.total_calories)],
             ],
             style=_TABLE_STYLE, hAlign="LEFT",
         ),
@@ -142,27 +149,27 @@ def render_pdf(
         .annotate(n=Count("id"), minutes=Sum("duration_minutes"), distance=Sum("distance_km"))
         .order_by("-n", "activity_type")
     )
-    type_rows = [["Type", "Activities", "Duration (h:mm)", "Distance (km)"]] + [
-        [r["activity_type"], str(r["n"]), _hours(r["minutes"] or 0), f"{r['distance'] or 0:.2f}"] for r in per_type
+    type_rows = [["Type", "Activities", "Duration (h:mm)", f"Distance ({unit})"]] + [
+        [r["activity_type"], str(r["n"]), _hours(r["minutes"] or 0), distance(r["distance"] or 0)] for r in per_type
     ]
     story += [Table(type_rows, style=_TABLE_STYLE, hAlign="LEFT"), Spacer(1, 6 * mm)]
     width = A4[0] - 30 * mm
-    story += [_chart(weeks, width), Spacer(1, 6 * mm), Paragraph("Activities", styles["Heading2"])]
+    story += [_chart(weeks, width, user.units), Spacer(1, 6 * mm), Paragraph("Activities", styles["Heading2"])]
     progress(35)
 
     cell = styles["BodyText"].clone("cell", fontSize=7, leading=8.5)
-    rows = [["Date", "Type", "Title", "Duration", "km", "min/km", "kcal", "Tags"]]
+    rows = [["Date", "Type", "Title", "Duration", unit, f"min/{unit}", "kcal", "Tags"]]
     count = totals.total_activities
     activities = queryset.order_by("activity_date", "id").prefetch_related("tags").iterator(chunk_size=CHUNK)
     for index, activity in enumerate(activities, start=1):
-        pace = activity.pace_min_per_km
+        pace = units.pace_per_unit(activity.duration_minutes, activity.distance_km, user.units)
         rows.append([
             timezone.localtime(activity.activity_date, tz).strftime("%Y-%m-%d %H:%M"),
             activity.activity_type,
             Paragraph(_escape(activity.title), cell),
             str(activity.duration_minutes),
-            "" if activity.distance_km is None else f"{activity.distance_km:.2f}",
-            "" if pace is None else f"{pace:.2f}",
+            distance(activity.distance_km),
+            units.format_pace(pace, user.units).split(" ")[0],
             "" if activity.calories_burned is None else str(activity.calories_burned),
             Paragraph(_escape(", ".join(sorted(t.name for t in activity.tags.all()))), cell),
         ])

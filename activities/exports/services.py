@@ -20,6 +20,7 @@ from accounts.models import User
 from activelog import metrics
 from activelog.errors import DependencyUnavailable
 from activelog.observability import span
+from activities import rules
 from activities.exports.rendering import render_pdf
 from activities.models import ExportJob
 
@@ -39,8 +40,7 @@ def _transient(exc: Exception) -> bool:
 def export_job_create(*, user: User, start: dt.date, end: dt.date) -> ExportJob:
     """Create a PDF job of the local days start..end and queue it. If the queue cannot take it,
     the job fails and ``DependencyUnavailable`` is raised (nothing is left pending forever)."""
-    if start > end:
-        raise ValidationError({"start_date": ["Must not be after end_date."]})
+    rules.validate_period_order(start, end)
     if end - start > MAX_REPORT_PERIOD:
         raise ValidationError({"start_date": ["A report covers at most 5 years."]})
     job = ExportJob.objects.create(user=user, start_date=start, end_date=end)

@@ -110,6 +110,8 @@ def stats_page(request):
         "types": types,
         "records": records,
         "streaks": figures["streaks"],
+        "longest_start": _date(figures["streaks"]["longest_streak_start"]),
+        "longest_end": _date(figures["streaks"]["longest_streak_end"]),
         "active_days": len(days),
         "trend_chart": charts.bar_chart(
             id_prefix="monthly-distance", title=_("Distance per month (%(unit)s)") % {"unit": unit},
@@ -125,6 +127,10 @@ def stats_page(request):
         ),
     }
     return render(request, "statistics/stats.html", context)
+
+
+def _date(iso: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(iso) if iso else None
 
 
 def _pace_in_units(min_per_km, user) -> float | None:

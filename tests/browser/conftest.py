@@ -65,6 +65,13 @@ class Visit:
                 and urlparse(url).netloc != own]
 
     def close(self) -> None:
+        # Let every request the page started finish on the server before the test's database is
+        # flushed: a request still running there would deadlock with the flush.
+        for page in self.context.pages:
+            try:
+                page.wait_for_load_state("networkidle", timeout=5_000)
+            except Exception:  # a page that never goes idle is closed anyway
+                continue
         self.context.close()
 
 

@@ -97,5 +97,5 @@ def test_the_statistics_page_has_its_sections_charts_and_tables(visit):
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.get_by_role("img", name="Distance per month (km)")).to_be_visible()
     expect(page.get_by_role("img", name="Minutes of activity per day, last 12 months")).to_be_visible()
-    page.get_by_text("The numbers").click()
+    page.get_by_role("region", name="By type").get_by_text("The numbers").click()
     expect(page.get_by_role("cell", name="Running").first).to_be_visible()

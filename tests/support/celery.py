@@ -6,11 +6,15 @@ from activelog.celery import app as celery_app
 
 
 def _reset_connections() -> None:
-    """Forget pooled broker connections and producers made under another configuration."""
+    """Forget pooled broker connections and producers made under another configuration (kombu's
+    process-wide pools too: closed but still registered, they fail every later publish)."""
+    from kombu import pools
+
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    pools.reset()
 
 
 @contextlib.contextmanager

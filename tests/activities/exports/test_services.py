@@ -1,17 +1,21 @@
 """Report job services and selectors called directly (the worker and the clean-up task do)."""
 
 import datetime as dt
+import io
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from pypdf import PdfReader
 
 from activelog.errors import Conflict, DependencyUnavailable, NotFound
 from activities.exports import selectors, services
+from activities.exports.rendering import render_pdf
 from activities.models import ExportJob
 from tests.support.celery import broker_at
-from tests.support.factories import ExportJobFactory
+from tests.support.factories import ActivityFactory, ExportJobFactory
 from tests.support.servers import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +76,16 @@ def test_cleanup_deletes_expired_jobs_with_their_files_and_keeps_the_rest(user, 
     assert not default_storage.exists(expired.file.name)
     assert default_storage.exists(kept.file.name)
     assert list(ExportJob.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_the_pdf_report_is_in_the_persons_units(user):
+    user.units = "imperial"
+    user.save(update_fields=["units"])
+    ActivityFactory(user=user, distance_km=Decimal("16.09"), duration_minutes=80,
+                    activity_date=timezone.now() - dt.timedelta(hours=2))
+    pdf, count = render_pdf(user=user, start=timezone.localdate() - dt.timedelta(days=6), end=timezone.localdate())
+
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert count == 1
+    assert "Distance (mi)" in text and "10.00" in text and "min/mi" in text and "8:00" in text
+    assert "Distance per week (mi)" in text
