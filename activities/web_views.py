@@ -114,6 +114,8 @@ def activity_edit(request, activity_id: int):
 def activity_delete(request, activity_id: int):
     activity = selectors.activity_get(user=request.user, activity_id=activity_id)
     services.activity_soft_delete(activity=activity)
+    if request.htmx:  # in place: the activity gives way to the message with Undo
+        return render(request, "activities/_deleted.html", {"activity": activity})
     return redirect(f"{reverse('activity-page-list')}?deleted={activity.pk}")
 
 

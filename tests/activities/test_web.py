@@ -111,6 +111,16 @@ def test_delete_offers_undo_and_the_trash_restores(browser, user):
     assert Activity.objects.get(pk=activity.pk).deleted_at is None
 
 
+def test_delete_with_htmx_answers_in_place_with_undo(browser, user):
+    activity = ActivityFactory(user=user, title="Gone")
+    response = browser.post(f"/activities/{activity.pk}/delete", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert 'role="status"' in body and "“Gone” was deleted." in body
+    assert f'action="/activities/{activity.pk}/restore"' in body
+    assert Activity.objects.get(pk=activity.pk).deleted_at is not None
+
+
 def test_filters_sort_and_pages(browser, user):
     base = timezone.now() - dt.timedelta(days=1)
     for n in range(25):

@@ -80,7 +80,8 @@ def test_log_an_activity_with_a_photo_edit_delete_and_undo(visit, tmp_path):
     expect(page.get_by_role("heading", name="Ridge walk, north side")).to_be_visible()
 
     page.get_by_role("button", name="Delete", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("was deleted")
+    expect(page.get_by_role("status").filter(has_text="was deleted")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/activities/\d+$"))  # in place (htmx), no page load
     page.get_by_role("button", name="Undo").click()
     expect(page.get_by_role("heading", name="Ridge walk, north side")).to_be_visible()
     assert Activity.objects.get(title="Ridge walk, north side").deleted_at is None
