@@ -8,9 +8,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User, normalize_email
+from accounts.tokens import PASSWORD_CLAIM, issued_under_current_password, password_fingerprint
 from activelog.db import model_update
 from activelog.errors import NotAuthenticated
 
@@ -90,8 +90,8 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     _validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    # The password hash is part of every token (CHECK_REVOKE_TOKEN): old access tokens stop
-    # working at once; refresh tokens are blacklisted too.
+    # Every token carries a fingerprint of the password (accounts/tokens.py): old access tokens
+    # stop working at once; refresh tokens are blacklisted too.
     user_revoke_refresh_tokens(user=user)
 
 
@@ -108,6 +108,7 @@ def user_delete(*, user: User, password: str) -> None:
 def tokens_for_user(*, user: User) -> dict[str, str]:
     """Issue a refresh/access pair; the refresh token is recorded so it can be revoked."""
     refresh = RefreshToken.for_user(user)
+    refresh[PASSWORD_CLAIM] = password_fingerprint(user)  # copied into the access token too
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -132,7 +133,7 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise NotAuthenticated("Token is blacklisted")
     user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
-    if user is None or token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+    if user is None or not issued_under_current_password(token.payload, user):
         raise NotAuthenticated("Token is no longer valid")
     BlacklistedToken.objects.create(token=outstanding)
     return tokens_for_user(user=user)

@@ -67,3 +67,37 @@ def _serve_worker_metrics(**kwargs) -> None:
     from activelog.metrics import registry
 
     start_http_server(int(port), registry=registry())
+
+
+# --- The request id crosses into the worker ------------------------------------------------
+# A task queued while serving a request carries that request's id in its message headers; the
+# worker's log lines for the task carry it too, so a report's lines are found from the request.
+REQUEST_ID_HEADER = "activelog_request_id"
+_request_id_tokens: dict[str, object] = {}
+
+
+@signals.before_task_publish.connect
+def _send_request_id(headers=None, **kwargs) -> None:
+    from activelog.request_context import request_id_var
+
+    request_id = request_id_var.get()
+    if headers is not None and request_id != "-":
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+@signals.task_prerun.connect
+def _receive_request_id(task_id=None, task=None, **kwargs) -> None:
+    from activelog.request_context import request_id_var
+
+    request_id = getattr(task.request, REQUEST_ID_HEADER, None) if task is not None else None
+    if request_id and task_id:
+        _request_id_tokens[task_id] = request_id_var.set(str(request_id)[:200])
+
+
+@signals.task_postrun.connect
+def _forget_request_id(task_id=None, **kwargs) -> None:
+    from activelog.request_context import request_id_var
+
+    token = _request_id_tokens.pop(task_id, None)
+    if token is not None:
+        request_id_var.reset(token)

@@ -124,6 +124,7 @@ def _export_job_run(*, job_id: str, final_attempt: bool) -> ExportJob | None:
         default_storage.delete(stored)  # no object without a row pointing at it
         raise
     metrics.EXPORTS_COMPLETED.labels(format=job.format).inc()
+    logger.info("Report job %s completed: %d activities, %d bytes", job.pk, count, len(pdf))
     job.refresh_from_db()
     return job
 

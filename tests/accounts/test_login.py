@@ -129,3 +129,23 @@ def test_login_tokens_are_fresh_each_time(api_client, runner):
 
     assert first["refresh"] != second["refresh"]
     assert first["access"] != second["access"]
+
+
+def test_an_old_pbkdf2_password_still_signs_in_and_is_stored_as_argon2id_afterwards(api_client, settings):
+    """The production hashers (the suite itself uses a fast one): Argon2id first."""
+    from django.conf import settings as live
+    from django.contrib.auth.hashers import make_password
+
+    from activelog.settings import api as api_settings
+
+    settings.PASSWORD_HASHERS = api_settings.PASSWORD_HASHERS
+    assert live.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    user = UserFactory()
+    user.password = make_password(DEFAULT_PASSWORD, hasher="pbkdf2_sha256")
+    user.save(update_fields=["password"])
+
+    response = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}, format="json")
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")

@@ -122,6 +122,35 @@ def test_refresh_after_password_set_elsewhere_is_401(user):
     assert_problem(refresh(pair["refresh"]), 401, "not-authenticated")
 
 
+def test_tokens_say_nothing_about_the_password(user):
+    """simplejwt's revocation claim is an MD5 of the password hash, readable by any token holder;
+    ours is keyed with the signing key."""
+    import hashlib
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    pair = login_pair(user)
+    for token in (AccessToken(pair["access"]), RefreshToken(pair["refresh"])):
+        payload = token.payload
+        assert "hash_password" not in payload
+        assert payload["pwv"] and payload["pwv"] not in user.password
+        assert payload["pwv"] != hashlib.md5(user.password.encode()).hexdigest()  # noqa: S324
+
+
+def test_an_access_token_dies_with_the_password_it_was_issued_under(user):
+    pair = login_pair(user)
+    assert bearer(pair["access"]).get(ME).status_code == 200
+    user.set_password("changed-by-a-reset-link-66")  # the browser's reset, the admin, a shell
+    user.save()
+
+    assert_problem(bearer(pair["access"]).get(ME), 401, "not-authenticated")
+
+
+def test_a_token_without_the_password_claim_is_refused(user):
+    token = RefreshToken.for_user(user)  # a well-signed token missing the claim
+    assert_problem(bearer(str(token.access_token)).get(ME), 401, "not-authenticated")
+
+
 def test_refresh_for_deleted_account_is_401(user):
     pair = login_pair(user)
     User.objects.filter(pk=user.pk).delete()  # e.g. removed by an admin, tokens not revoked
@@ -165,13 +194,13 @@ def test_refresh_ignores_a_bad_bearer_header(user):
 def test_concurrent_refreshes_with_one_token_only_one_wins(monkeypatch):
     import accounts.services
 
-    real_hash = accounts.services.get_md5_hash_password
+    real_check = accounts.services.issued_under_current_password
 
-    def slow_hash(password):  # widens the window between "is it blacklisted?" and "blacklist it"
+    def slow_check(token, user):  # widens the window between "is it blacklisted?" and "blacklist it"
         time.sleep(0.2)
-        return real_hash(password)
+        return real_check(token, user)
 
-    monkeypatch.setattr(accounts.services, "get_md5_hash_password", slow_hash)
+    monkeypatch.setattr(accounts.services, "issued_under_current_password", slow_check)
     user = UserFactory()
     token = login_pair(user)["refresh"]
     barrier = threading.Barrier(4)

@@ -145,6 +145,14 @@ def test_every_log_line_is_json_with_request_and_trace_ids(traced_run):
             json.loads(worker_line)
 
 
+def test_the_workers_lines_for_a_report_carry_the_request_id_that_queued_it(traced_run):
+    lines = [json.loads(line) for line in traced_run["worker"] if line.startswith("{")]
+    completed = [line for line in lines if "completed:" in line.get("message", "")
+                 and traced_run["job"]["job_id"] in line["message"]]
+    assert len(completed) == 1
+    assert completed[0]["request_id"] == "trace-test-pdf-1"
+
+
 def test_no_secret_reaches_any_log_line(traced_run):
     output = "\n".join(traced_run["web"] + traced_run["worker"])
     secrets = [PASSWORD, traced_run["tokens"]["access"], traced_run["tokens"]["refresh"], COOKIE_SECRET,

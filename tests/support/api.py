@@ -1,7 +1,6 @@
 """API paths, clients and problem assertions shared by the tests (and nothing from conftest)."""
 
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 PROBLEM_BASE = "https://activelog.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -54,4 +53,6 @@ def bearer(access: str) -> APIClient:
 
 def bearer_client(user) -> APIClient:
     """A client signed in as ``user`` with a fresh access token."""
-    return bearer(str(RefreshToken.for_user(user).access_token))
+    from accounts.services import tokens_for_user
+
+    return bearer(tokens_for_user(user=user)["access"])
