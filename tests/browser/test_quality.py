@@ -3,6 +3,7 @@ empty and with data; nothing scrolls sideways at 375 px; the statistics page's s
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -46,7 +47,7 @@ def log_in(page) -> None:
     page.get_by_label("Email or username").fill("axe")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(__import__("re").compile(r"/dashboard$"))
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
 
 
 def violations(page) -> list[dict]:
@@ -99,3 +100,21 @@ def test_the_statistics_page_has_its_sections_charts_and_tables(visit):
     expect(page.get_by_role("img", name="Minutes of activity per day, last 12 months")).to_be_visible()
     page.get_by_role("region", name="By type").get_by_text("The numbers").click()
     expect(page.get_by_role("cell", name="Running").first).to_be_visible()
+
+
+def test_the_api_docs_and_the_admin_work_under_the_content_security_policy(visit):
+    """Swagger UI needs inline code, so /api/docs is exempt from the policy; the admin is not."""
+    User.objects.create_superuser(username="root", email="root@example.com", password=PASSWORD)
+    page = visit.page
+    page.goto("/api/docs")
+    expect(page.get_by_role("heading", name=re.compile("ActiveLog API"))).to_be_visible()
+
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="Activities").first).to_be_visible()
+    ActivityFactory(user=User.objects.get(username="root"), title="Admin-visible")
+    page.goto("/admin/activities/activity/")
+    expect(page.get_by_role("link", name="Admin-visible")).to_be_visible()
+    assert "script-src 'self'" in page.request.get("/admin/").headers["content-security-policy"]
