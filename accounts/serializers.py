@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import USERNAME_RULE, User, validate_timezone
+from activelog.api.schema import requires_one_of
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -18,9 +19,12 @@ class RegisterSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
 
+@requires_one_of("email", "username")
 class LoginSerializer(serializers.Serializer):
-    email = serializers.CharField(required=False, max_length=254)
-    username = serializers.CharField(required=False, max_length=30)
+    """An email or a username (at least one; the email when both are given) and the password."""
+
+    email = serializers.CharField(required=False, max_length=254, help_text="The account's email (any case).")
+    username = serializers.CharField(required=False, max_length=30, help_text="Or the username (any case).")
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
     def validate(self, attrs):

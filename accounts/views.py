@@ -7,7 +7,6 @@ from rest_framework.views import APIView
 
 from accounts import serializers, services
 from activelog import metrics
-from activelog.api.schema import PROBLEM_RESPONSES
 from activelog.api.throttling import LoginAccountThrottle, LoginIPThrottle, RefreshIPThrottle, RegisterIPThrottle
 
 
@@ -18,7 +17,7 @@ class RegisterView(APIView):
 
     @extend_schema(
         request=serializers.RegisterSerializer,
-        responses={201: serializers.AuthResponseSerializer, **PROBLEM_RESPONSES},
+        responses={201: serializers.AuthResponseSerializer},
         tags=["auth"],
         summary="Create an account and sign in",
     )
@@ -37,9 +36,15 @@ class LoginView(APIView):
 
     @extend_schema(
         request=serializers.LoginSerializer,
-        responses={200: serializers.AuthResponseSerializer, **PROBLEM_RESPONSES},
+        responses={
+            200: serializers.AuthResponseSerializer,
+            401: OpenApiResponse(description="Invalid credentials: the same answer for an unknown account and a "
+                                 "wrong password."),
+        },
         tags=["auth"],
         summary="Sign in with email (or username) and password",
+        description="Give `email` or `username` (at least one; the email when both are given) with the password. "
+        "Attempts are limited per client address and per account (THROTTLE_RATE_LOGIN, 5 a minute by default).",
     )
     def post(self, request):
         data = serializers.LoginSerializer(data=request.data, context={"request": request})
@@ -60,7 +65,10 @@ class RefreshView(APIView):
 
     @extend_schema(
         request=serializers.RefreshInputSerializer,
-        responses={200: serializers.TokenPairSerializer, **PROBLEM_RESPONSES},
+        responses={
+            200: serializers.TokenPairSerializer,
+            401: OpenApiResponse(description="The refresh token is invalid, expired, or already used or revoked."),
+        },
         tags=["auth"],
         summary="Exchange a refresh token for a new pair (the old refresh token stops working)",
     )
@@ -73,7 +81,7 @@ class RefreshView(APIView):
 class LogoutView(APIView):
     @extend_schema(
         request=serializers.RefreshInputSerializer,
-        responses={204: OpenApiResponse(description="Signed out"), **PROBLEM_RESPONSES},
+        responses={204: OpenApiResponse(description="Signed out")},
         tags=["auth"],
         summary="Revoke a refresh token",
     )
@@ -85,14 +93,15 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: serializers.UserSerializer, **PROBLEM_RESPONSES}, tags=["users"])
+    @extend_schema(responses={200: serializers.UserSerializer}, tags=["users"], summary="Your account")
     def get(self, request):
         return Response(serializers.UserSerializer(request.user).data)
 
     @extend_schema(
         request=serializers.UserUpdateSerializer,
-        responses={200: serializers.UserSerializer, **PROBLEM_RESPONSES},
+        responses={200: serializers.UserSerializer},
         tags=["users"],
+        summary="Change your email, time zone or units",
     )
     def patch(self, request):
         data = serializers.UserUpdateSerializer(data=request.data)
@@ -102,9 +111,12 @@ class MeView(APIView):
 
     @extend_schema(
         request=serializers.AccountDeleteSerializer,
-        responses={204: OpenApiResponse(description="Account and all its data deleted"), **PROBLEM_RESPONSES},
+        responses={204: OpenApiResponse(description="Account and all its data deleted")},
         tags=["users"],
         summary="Delete the account and all its data",
+        description="The body must carry the account's password (a wrong one is a 400 naming `password`). "
+        "Activities, photos (their stored files included) and export jobs go with the account, and every "
+        "token of it stops working.",
     )
     def delete(self, request):
         data = serializers.AccountDeleteSerializer(data=request.data)
@@ -116,7 +128,7 @@ class MeView(APIView):
 class PasswordChangeView(APIView):
     @extend_schema(
         request=serializers.PasswordChangeSerializer,
-        responses={204: OpenApiResponse(description="Password changed; sign in again"), **PROBLEM_RESPONSES},
+        responses={204: OpenApiResponse(description="Password changed; sign in again")},
         tags=["users"],
         summary="Change the password (every existing token is revoked)",
     )

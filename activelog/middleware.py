@@ -5,6 +5,8 @@ import uuid
 
 from rest_framework.throttling import BaseThrottle
 
+from activelog import views
+from activelog.database import is_database_unavailable, log_database_unavailable
 from activelog.request_context import request_id_var
 
 request_logger = logging.getLogger("activelog.request")
@@ -75,3 +77,40 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+class LengthRequiredMiddleware:
+    """Refuses a request body of unknown length (Transfer-Encoding: chunked) with 411.
+
+    gunicorn decodes a chunked body, but WSGI hands Django no length for it, and Django reads a body
+    without Content-Length as empty: the request would go on as if nothing had been sent ("field
+    required"). Clients send bodies with their length (every browser and HTTP library does when the
+    length is known); the unread body is drained or the connection closed by gunicorn.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.META.get("HTTP_TRANSFER_ENCODING") and not request.META.get("CONTENT_LENGTH"):
+            return views.length_required(request)
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that fails because the database is unavailable (refused, too slow, a lock not granted
+    in time: activelog/database.py) answers 503 with Retry-After: problem+json under /api, the
+    page elsewhere. DRF views answer it themselves (activelog/api/errors.py); failures outside a
+    view (a middleware loading the session or the user) reach handler500, which does the same."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_database_unavailable(exception):
+            return None
+        log_database_unavailable(request, exception)
+        return views.database_unavailable(request)

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from activelog import views
 from activelog.storage import serve_signed
@@ -23,8 +24,10 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Anything else under /api/ is a problem+json 404, also with DEBUG on.
-    re_path(r"^api(/.*)?$", views.api_not_found),
+    path("api/redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Anything else under /api/ is a problem+json 404, also with DEBUG on, for every method: exempt
+    # from CSRF, or a POST to an unknown path would get the CSRF failure (403) instead.
+    re_path(r"^api(/.*)?$", csrf_exempt(views.api_not_found)),
     path(settings.ADMIN_URL, admin.site.urls),
     path("media/signed/<path:name>", serve_signed, name="signed-media"),
 ]

@@ -1,10 +1,18 @@
 """The landing page and the error pages: HTML in the site's layout outside /api, problem+json
 under /api."""
 
+import sys
+
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from activelog.api.errors import problem_response
+from activelog.database import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    is_database_unavailable,
+    log_database_unavailable,
+)
 
 API_PREFIX = "/api/"
 
@@ -13,6 +21,7 @@ _TITLES = {
     403: _("Forbidden"),
     404: _("Page not found"),
     409: _("Not possible right now"),
+    411: _("Length required"),
     413: _("Too large"),
     415: _("Unsupported file"),
     500: _("Something went wrong"),
@@ -44,6 +53,11 @@ def not_found(request, exception=None):
 
 
 def crashed(request):
+    # handler500 runs inside Django's handling of the exception: a database outage raised outside
+    # a view (a middleware loading the session or the user) is still a 503, not a crash.
+    if is_database_unavailable(exception := sys.exc_info()[1]):
+        log_database_unavailable(request, exception)
+        return database_unavailable(request)
     if request.path.startswith(API_PREFIX):
         return problem_response(
             request, 500, "An unexpected error occurred. Quote the request id when reporting it."
@@ -76,3 +90,24 @@ def csrf_failure(request, reason=""):
     return error_page(
         request, 403, _("The form expired or came from elsewhere. Go back, reload the page and send it again.")
     )
+
+
+def database_unavailable(request):
+    """503 with Retry-After: the database refused, was too slow, or a lock was not granted in time
+    (activelog/database.py). The page leaves out what needs the database."""
+    if request.path.startswith(API_PREFIX):
+        response = problem_response(request, 503, UNAVAILABLE_MESSAGE)
+    else:
+        message = _("ActiveLog cannot reach its database right now. Try again in a few seconds.")
+        response = error_page(request, 503, message, bare=True)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def length_required(request):
+    """411: a body of unknown length (Transfer-Encoding: chunked), which the server would read as
+    empty (WSGI gives Django no length to read it by)."""
+    if request.path.startswith(API_PREFIX):
+        return problem_response(request, 411, "Send the request body with a Content-Length header; "
+                                              "chunked request bodies are not accepted.")
+    return error_page(request, 411, _("The request body must be sent with its length."))

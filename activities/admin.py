@@ -1,4 +1,5 @@
-"""Django admin for activities, tags and photos (and the users' activity counts).
+"""Django admin for activities, tags and photos (and the users' activity counts), and the stored
+files still waiting for deletion.
 
 Every write goes through the services, like the API's: the same rules (activities.rules, through
 the forms and the services' ``full_clean``), the same statistics-version bump, the same clean-up
@@ -13,7 +14,8 @@ from accounts.admin import UserAdmin
 from accounts.models import User
 from activelog.db import correlated_count
 from activities import rules, services
-from activities.models import Activity, Photo, Tag
+from activities.files import stored_file_deletions_run
+from activities.models import Activity, Photo, StoredFileDeletion, Tag
 from activities.photos.services import photo_delete
 
 ActivityTag = Activity.tags.through
@@ -212,6 +214,33 @@ class PhotoAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for photo in queryset:
             photo_delete(photo=photo)
+
+
+@admin.register(StoredFileDeletion)
+class StoredFileDeletionAdmin(admin.ModelAdmin):
+    """Stored objects whose rows are gone but which the storage could not delete yet (S3 down); the
+    sweep retries them. Read-only: removing a record here would orphan its object."""
+
+    list_display = ["name", "storage", "attempts", "last_error", "last_attempt_at", "created_at"]
+    search_fields = ["name"]
+    actions = ["delete_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Try deleting the selected objects now", permissions=["view"])
+    def delete_now(self, request, queryset):
+        result = stored_file_deletions_run(deletions=list(queryset), sweep=True)
+        level = messages.SUCCESS if not result["failed"] else messages.WARNING
+        self.message_user(
+            request, f"{result['deleted']} deleted, {result['failed']} failed, {result['untried']} not tried.", level
+        )
 
 
 class UserWithActivitiesAdmin(UserAdmin):

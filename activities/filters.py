@@ -1,8 +1,12 @@
 """Query parameters of the activity list (and the CSV export): parsing and validation.
 
 Every unparsable value is a form error keyed by the parameter's name, which the API turns into a
-400 problem naming that parameter. The filters narrow a queryset they are given; which activities
-they start from (live or restorable) is decided by ``activities.selectors.activity_filter``.
+400 problem naming that parameter; so are text with control characters and dates outside the range
+a query may name (activities.rules). An empty value (``?start_date=``, what a browser sends for an
+empty form field) is the same as leaving the parameter out.
+
+The filters narrow a queryset they are given; which activities they start from (live or
+restorable) is decided by ``activities.selectors.activity_filter``.
 """
 
 import datetime as dt
@@ -31,17 +35,29 @@ class MultiValueWidget(forms.Widget):
         return [part.strip() for raw in raw_values for part in str(raw).split(",") if part.strip()]
 
 
+MAX_FILTER_VALUES = 50
+
+
 class MultiValueField(forms.Field):
-    """A list of values, each normalised by the rule of what it names (a type, a tag)."""
+    """A list of values, each normalised by the rule of what it names (a type, a tag): one line of
+    text no longer than such a name can be, at most ``MAX_FILTER_VALUES`` of them."""
 
     widget = MultiValueWidget
 
-    def __init__(self, *, normalize, **kwargs):
+    def __init__(self, *, normalize, max_length: int, **kwargs):
         super().__init__(**kwargs)
         self.normalize = normalize
+        self.max_length = max_length
 
     def to_python(self, value):
-        return [self.normalize(v) for v in (value or [])]
+        values = value or []
+        if len(values) > MAX_FILTER_VALUES:
+            raise forms.ValidationError(f"Give at most {MAX_FILTER_VALUES} values.", code="too_many")
+        for each in values:
+            rules.validate_single_line_text(each)
+            if len(each) > self.max_length:
+                raise forms.ValidationError(f"A value has at most {self.max_length} characters.", code="max_length")
+        return [self.normalize(v) for v in values]
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
@@ -50,7 +66,9 @@ class MultiValueFilter(filters.Filter):
 
 
 class DateOrDateTimeField(forms.Field):
-    """A date (YYYY-MM-DD) or an RFC 3339 datetime with offset."""
+    """A date (YYYY-MM-DD) or an RFC 3339 datetime with offset, within the range a query may name."""
+
+    default_validators = [rules.validate_query_date]
 
     default_error_messages = {
         "invalid": "Enter a date (YYYY-MM-DD) or an RFC 3339 datetime such as 2026-03-01T07:00:00Z.",
@@ -128,10 +146,11 @@ class StableOrderingFilter(filters.OrderingFilter):
 class ActivityFilter(filters.FilterSet):
     activity_type = MultiValueFilter(
         method="filter_activity_type", normalize=rules.normalize_activity_type,
-        help_text="Exact type; repeat or comma-separate for any-of.",
+        max_length=rules.ACTIVITY_TYPE_MAX_LENGTH, help_text="Exact type; repeat or comma-separate for any-of.",
     )
     type = MultiValueFilter(
-        method="filter_activity_type", normalize=rules.normalize_activity_type, help_text="Alias of activity_type."
+        method="filter_activity_type", normalize=rules.normalize_activity_type,
+        max_length=rules.ACTIVITY_TYPE_MAX_LENGTH, help_text="Alias of activity_type.",
     )
     start_date = DateOrDateTimeFilter(
         method="filter_start_date", help_text="Inclusive lower bound on activity_date (date or RFC 3339 datetime)."
@@ -140,10 +159,12 @@ class ActivityFilter(filters.FilterSet):
         method="filter_end_date", help_text="Inclusive upper bound; a date includes that whole day in your time zone."
     )
     tag = MultiValueFilter(
-        method="filter_tag", normalize=rules.normalize_tag_name, help_text="Has this tag; repeat for any-of."
+        method="filter_tag", normalize=rules.normalize_tag_name, max_length=rules.TAG_NAME_MAX_LENGTH,
+        help_text="Has this tag; repeat for any-of.",
     )
     search = filters.CharFilter(
-        method="filter_search", max_length=200, help_text="Case-insensitive substring of title, description or notes."
+        method="filter_search", max_length=200, validators=[rules.validate_single_line_text],
+        help_text="Case-insensitive substring of title, description or notes.",
     )
     min_distance_km = filters.NumberFilter(field_name="distance_km", lookup_expr="gte", min_value=Decimal(0))
     max_distance_km = filters.NumberFilter(field_name="distance_km", lookup_expr="lte", min_value=Decimal(0))

@@ -4,6 +4,7 @@ saved by the services, which check them again; distances are entered in the pers
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from activelog import units
@@ -42,7 +43,8 @@ class ActivityForm(AccessibleForm):
         help_text=_("For example running, cycling, yoga."),
         widget=forms.TextInput(attrs={"list": "activity-types", "autocomplete": "off"}),
     )
-    title = forms.CharField(label=_("Title"), max_length=rules.TITLE_MAX_LENGTH, required=False)
+    title = forms.CharField(label=_("Title"), max_length=rules.TITLE_MAX_LENGTH, required=False,
+                            validators=[rules.validate_single_line_text])
     activity_date = forms.DateTimeField(
         label=_("Date and time"), input_formats=[DATETIME_INPUT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_INPUT),
@@ -56,8 +58,9 @@ class ActivityForm(AccessibleForm):
                                          max_value=rules.CALORIES_MAX)
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Comma-separated, e.g. hills, morning."))
     notes = forms.CharField(label=_("Notes"), required=False, max_length=rules.NOTES_MAX_LENGTH,
-                            widget=forms.Textarea(attrs={"rows": 3}))
+                            validators=[rules.validate_multi_line_text], widget=forms.Textarea(attrs={"rows": 3}))
     description = forms.CharField(label=_("Description"), required=False, max_length=rules.DESCRIPTION_MAX_LENGTH,
+                                  validators=[rules.validate_multi_line_text],
                                   widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, user, with_photos: bool = False, **kwargs):
@@ -76,11 +79,14 @@ class ActivityForm(AccessibleForm):
 
     def clean_activity_date(self):
         value = self.cleaned_data["activity_date"]
-        rules.validate_not_in_future(value)
+        rules.validate_activity_date(value)
         return value
 
     def clean_tags(self) -> list[str]:
-        return rules.clean_tag_names(self.cleaned_data["tags"].split(","))
+        try:
+            return rules.clean_tag_names(self.cleaned_data["tags"].split(","))
+        except ValidationError as exc:  # keyed by "tags" for the services; here it is this field's
+            raise ValidationError(exc.messages) from None
 
     def clean_distance(self):
         value = self.cleaned_data["distance"]
@@ -118,11 +124,16 @@ SORTS = [
 class ActivityFilterForm(AccessibleForm):
     """The list's filters; their values go to the same selector (and filters) as the API's."""
 
-    type = forms.CharField(label=_("Type"), required=False, max_length=50)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
+    type = forms.CharField(label=_("Type"), required=False, max_length=rules.ACTIVITY_TYPE_MAX_LENGTH,
+                           validators=[rules.validate_single_line_text])
+    start = forms.DateField(label=_("From"), required=False, validators=[rules.validate_query_date],
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, validators=[rules.validate_query_date],
+                          widget=forms.DateInput(attrs={"type": "date"}))
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=rules.TAG_NAME_MAX_LENGTH,
+                          validators=[rules.validate_single_line_text])
     search = forms.CharField(label=_("Search"), required=False, max_length=200,
+                             validators=[rules.validate_single_line_text],
                              widget=forms.TextInput(attrs={"type": "search"}))
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORTS)
 

@@ -43,13 +43,15 @@ class Activity(models.Model):
     activity_type = models.CharField(
         max_length=rules.ACTIVITY_TYPE_MAX_LENGTH, validators=[rules.validate_activity_type]
     )
-    title = models.CharField(max_length=255, blank=True, default="")
-    description = models.TextField(max_length=1000, blank=True, default="")
+    title = models.CharField(max_length=255, blank=True, default="", validators=[rules.validate_single_line_text])
+    description = models.TextField(
+        max_length=1000, blank=True, default="", validators=[rules.validate_multi_line_text]
+    )
     duration_minutes = models.PositiveIntegerField()
     distance_km = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     calories_burned = models.PositiveIntegerField(null=True, blank=True)
-    notes = models.TextField(max_length=2000, blank=True, default="")
-    activity_date = models.DateTimeField(validators=[rules.validate_not_in_future])
+    notes = models.TextField(max_length=2000, blank=True, default="", validators=[rules.validate_multi_line_text])
+    activity_date = models.DateTimeField(validators=[rules.validate_activity_date])
     tags = models.ManyToManyField(Tag, related_name="activities", blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -197,3 +199,26 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.format} report {self.pk} ({self.status})"
+
+
+class StoredFileDeletion(models.Model):
+    """A stored object whose row has been deleted, waiting for its own deletion (activities.files).
+
+    Written in the same transaction as the row deletion, removed once the object is gone: a
+    committed deletion always leaves either no object or this record of it. What stays here is
+    what the storage could not do yet; the sweep retries it.
+    """
+
+    storage = models.CharField(max_length=64, default="default")  # an alias of settings.STORAGES
+    name = models.CharField(max_length=500)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="storedfiledeletion_name_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.storage}:{self.name}"

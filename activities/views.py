@@ -8,7 +8,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from activelog.api.errors import flatten_errors
-from activelog.api.schema import PROBLEM_RESPONSES
+from activelog.api.schema import location_header
 from activities import selectors, serializers, services
 from activities.filters import ActivityFilter
 from activities.models import Activity
@@ -32,7 +32,9 @@ class ActivityListCreateView(generics.GenericAPIView):
     @extend_schema(
         tags=["activities"],
         summary="List activities (newest first)",
-        responses={200: serializers.ActivityOutputSerializer(many=True), **PROBLEM_RESPONSES},
+        description="Filters combine (AND). An unknown `ordering` field or an unparsable date or number is a "
+        "400 problem naming the parameter.",
+        responses={200: serializers.ActivityOutputSerializer(many=True)},
     )
     def get(self, request):
         activities = selectors.activity_list(user=request.user, filters=request.query_params)
@@ -43,7 +45,8 @@ class ActivityListCreateView(generics.GenericAPIView):
         tags=["activities"],
         summary="Log an activity",
         request=serializers.ActivityInputSerializer,
-        responses={201: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+        responses={201: serializers.ActivityOutputSerializer},
+        parameters=[location_header(201, "The new activity's URL.")],
     )
     def post(self, request):
         data = serializers.ActivityInputSerializer(data=request.data)
@@ -55,7 +58,7 @@ class ActivityListCreateView(generics.GenericAPIView):
 
 
 class ActivityDetailView(APIView):
-    @extend_schema(tags=["activities"], responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES})
+    @extend_schema(tags=["activities"], summary="One activity", responses={200: serializers.ActivityOutputSerializer})
     def get(self, request, activity_id: int):
         return Response(_output(selectors.activity_get(user=request.user, activity_id=activity_id)))
 
@@ -70,7 +73,7 @@ class ActivityDetailView(APIView):
         tags=["activities"],
         summary="Replace an activity (same rules as create)",
         request=serializers.ActivityInputSerializer,
-        responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+        responses={200: serializers.ActivityOutputSerializer},
     )
     def put(self, request, activity_id: int):
         return self._update(request, activity_id, partial=False)
@@ -79,7 +82,7 @@ class ActivityDetailView(APIView):
         tags=["activities"],
         summary="Change some fields of an activity (tags replaces the set)",
         request=serializers.ActivityInputSerializer(partial=True),
-        responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+        responses={200: serializers.ActivityOutputSerializer},
     )
     def patch(self, request, activity_id: int):
         return self._update(request, activity_id, partial=True)
@@ -87,7 +90,7 @@ class ActivityDetailView(APIView):
     @extend_schema(
         tags=["activities"],
         summary="Soft-delete an activity (restorable for 30 days)",
-        responses={204: OpenApiResponse(description="Deleted"), **PROBLEM_RESPONSES},
+        responses={204: OpenApiResponse(description="Deleted")},
     )
     def delete(self, request, activity_id: int):
         services.activity_soft_delete(activity=selectors.activity_get(user=request.user, activity_id=activity_id))
@@ -99,7 +102,7 @@ class ActivityRestoreView(APIView):
         tags=["activities"],
         summary="Undo a soft delete made within the last 30 days",
         request=None,
-        responses={200: serializers.ActivityOutputSerializer, **PROBLEM_RESPONSES},
+        responses={200: serializers.ActivityOutputSerializer},
     )
     def post(self, request, activity_id: int):
         services.activity_restore(user=request.user, activity_id=activity_id)
@@ -114,7 +117,6 @@ class ActivityBatchView(APIView):
         responses={
             201: serializers.BatchCreateResultSerializer,
             207: serializers.BatchCreateResultSerializer,
-            **PROBLEM_RESPONSES,
         },
     )
     def post(self, request):
@@ -145,7 +147,7 @@ class ActivityBatchView(APIView):
         tags=["activities"],
         summary="Soft-delete up to 50 activities",
         request=serializers.BatchDeleteSerializer,
-        responses={200: serializers.BatchDeleteResultSerializer, **PROBLEM_RESPONSES},
+        responses={200: serializers.BatchDeleteResultSerializer},
     )
     def delete(self, request):
         data = serializers.BatchDeleteSerializer(data=request.data)
@@ -158,7 +160,7 @@ class TagListView(APIView):
     @extend_schema(
         tags=["tags"],
         summary="Your tags with how many activities use each, most used first",
-        responses={200: serializers.TagUsageSerializer(many=True), **PROBLEM_RESPONSES},
+        responses={200: serializers.TagUsageSerializer(many=True)},
     )
     def get(self, request):
         tags = selectors.tag_usage_list(user=request.user)

@@ -5,7 +5,9 @@ One place decides the shape of an error: DRF exceptions go through
 through ``problem_response`` via the project's handler404/handler500.
 
 Services and selectors raise domain errors (``activelog.errors``); ``api_exception`` is the one
-translation of those into HTTP for the API.
+translation of those into HTTP for the API, the database being unavailable included (a 503 with
+Retry-After; activelog/database.py). Outside DRF views the same 503 comes from
+``activelog.views.database_unavailable``.
 """
 
 import logging
@@ -15,6 +17,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from opentelemetry import trace
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -22,6 +25,12 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
 from activelog import errors as domain
+from activelog.database import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    is_database_unavailable,
+    log_database_unavailable,
+)
 
 logger = logging.getLogger("activelog.api")
 
@@ -37,6 +46,7 @@ _KINDS = {
     405: ("method-not-allowed", "Method not allowed"),
     406: ("not-acceptable", "Not acceptable"),
     409: ("conflict", "Conflict"),
+    411: ("length-required", "Length required"),
     413: ("payload-too-large", "Payload too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     429: ("throttled", "Too many requests"),
@@ -81,7 +91,16 @@ def problem_body(request, status_code: int, detail: str, *, errors=None, kind: s
     if errors is not None:
         body["errors"] = errors
     body["request_id"] = getattr(request, "request_id", None)
+    if trace_id := current_trace_id():
+        body["trace_id"] = trace_id
     return body
+
+
+def current_trace_id() -> str | None:
+    """The W3C trace id (32 hex digits, as in the log lines) of the span this runs in; None when
+    tracing is off (no valid span)."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
 
 
 def problem_response(request, status_code: int, detail: str, *, errors=None, headers=None) -> JsonResponse:
@@ -158,12 +177,16 @@ def api_exception(exc: Exception) -> Exception:
         return exceptions.UnsupportedMediaType(media_type=None, detail=exc.message)
     if isinstance(exc, domain.DomainError):  # a new kind without its own answer: still a client error
         return exceptions.ValidationError({"non_field_errors": [exc.message]})
+    if is_database_unavailable(exc):
+        return ServiceUnavailable(UNAVAILABLE_MESSAGE, retry_after=RETRY_AFTER_SECONDS)
     return exc
 
 
 def problem_exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: every exception raised in an API view becomes a problem response."""
     request = context.get("request")
+    if is_database_unavailable(exc):
+        log_database_unavailable(request, exc)
     exc = api_exception(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

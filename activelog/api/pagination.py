@@ -26,3 +26,28 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
 
     def get_offset(self, request):
         return _non_negative_int(request, self.offset_query_param, 0, 0)
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.limit_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Items per page: default {self.default_limit}; values above {self.max_limit} "
+                f"are served as {self.max_limit}, below 1 are a 400 problem.",
+                "schema": {"type": "integer", "minimum": 1, "default": self.default_limit},
+            },
+            {
+                "name": self.offset_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Items to skip: default 0.",
+                "schema": {"type": "integer", "minimum": 0, "default": 0},
+            },
+        ]
+
+    def get_paginated_response_schema(self, schema):
+        body = super().get_paginated_response_schema(schema)
+        body["required"] = ["count", "next", "previous", "results"]
+        body["properties"]["count"]["description"] = "All matching items, not the page size."
+        return body

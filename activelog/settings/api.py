@@ -59,7 +59,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting limit (a deep document would crash json.loads): activelog/api/parsers.py
+    "DEFAULT_PARSER_CLASSES": ["activelog.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "activelog.api.throttling.UserRateThrottle",
         "activelog.api.throttling.AnonRateThrottle",
@@ -71,7 +72,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "activelog.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "activelog.api.errors.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "activelog.api.schema.ActiveLogAutoSchema",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -79,7 +80,23 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "ActiveLog API",
-    "DESCRIPTION": "Log activities, see statistics, streaks and records. Errors are RFC 9457 problem details.",
+    "DESCRIPTION": (
+        "Log activities, see statistics, streaks and records.\n\n"
+        "**Authentication**: `Authorization: Bearer <access token>`, the token from `POST /api/v1/auth/login` "
+        "or `POST /api/v1/auth/register`. Access tokens live 15 minutes; `POST /api/v1/auth/refresh` gives a "
+        "new pair and ends the old refresh token. The browser UI's session cookie works too (writes then need "
+        "the `X-CSRFToken` header).\n\n"
+        "**Errors** are RFC 9457 problem details (`application/problem+json`): a stable `type` URI per kind "
+        "of problem, the `request_id`, and on validation problems `errors` per field or query parameter "
+        "(`tags.3` for an item of a list). 401 carries `WWW-Authenticate: Bearer`; 429 and 503 carry "
+        "`Retry-After` (seconds). Every response carries `X-Request-ID`.\n\n"
+        "**Query parameters**: an empty value (`?start_date=`, `?limit=`) is the same as leaving the "
+        "parameter out: its default applies. Unknown query parameters and unknown body fields are ignored.\n\n"
+        "**Lists** take `limit` (default 20, at most 100, at least 1) and `offset` (default 0) and answer "
+        "`{count, next, previous, results}`.\n\n"
+        "**Values**: datetimes are RFC 3339 with an offset (`2026-03-01T07:00:00Z`), dates `YYYY-MM-DD`, "
+        "`distance_km` a number with at most 2 decimals."
+    ),
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -24,4 +24,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = "activelog"
 CELERY_BEAT_SCHEDULE = {
     "cleanup-expired-exports": {"task": "activities.tasks.cleanup_expired_exports", "schedule": 60 * 60},
+    # Stored objects whose deletion failed (S3 down): retried until they are gone (activities.files).
+    "sweep-stored-files": {"task": "activities.tasks.sweep_stored_files", "schedule": 15 * 60},
 }

@@ -33,6 +33,7 @@ MIDDLEWARE = [
     "activelog.web.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "activelog.middleware.LengthRequiredMiddleware",  # before anything reads the body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -42,6 +43,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "activelog.web.middleware.UserTimezoneMiddleware",
     "activelog.web.middleware.DomainErrorPageMiddleware",
+    "activelog.middleware.DatabaseUnavailableMiddleware",
     "activelog.middleware.RequestLogMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]

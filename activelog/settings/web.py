@@ -41,8 +41,8 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         **({"upgrade-insecure-requests": True} if PRODUCTION else {}),
     },
-    # The API docs page (Swagger UI) needs inline script and style: it is exempt, the UI is not.
-    "EXCLUDE_URL_PREFIXES": ["/api/docs"],
+    # The API docs pages (Swagger UI, Redoc) need inline script and style: they are exempt, the UI is not.
+    "EXCLUDE_URL_PREFIXES": ["/api/docs", "/api/redoc"],
 }
 
 # Features the site never uses are switched off for it and anything it embeds.

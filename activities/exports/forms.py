@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activelog.web.forms import AccessibleForm
+from activities import rules
 from activities.forms import ActivityFilterForm
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -32,7 +33,7 @@ class CsvExportForm(ActivityFilterForm):
 class ReportForm(AccessibleForm):
     """The period of a PDF report, in local days; empty means the last 30 days."""
 
-    start = forms.DateField(label=_("From"), required=False,
+    start = forms.DateField(label=_("From"), required=False, validators=[rules.validate_query_date],
                             widget=forms.DateInput(attrs={"type": "date"}, format=DATE_FORMAT))
-    end = forms.DateField(label=_("To"), required=False,
+    end = forms.DateField(label=_("To"), required=False, validators=[rules.validate_query_date],
                           widget=forms.DateInput(attrs={"type": "date"}, format=DATE_FORMAT))

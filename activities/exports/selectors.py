@@ -34,6 +34,18 @@ def export_job_get_finished(*, user: User, job_id: uuid.UUID | str) -> ExportJob
     return job
 
 
+# List parameters that do not apply to an export: deleted activities are never exported (API.md
+# §1), and a CSV is always in date order, oldest first.
+CSV_IGNORED_FILTERS = ("include_deleted", "ordering")
+
+
 def activities_for_csv(*, user: User, filters: Mapping | None = None) -> QuerySet[Activity]:
-    """What a CSV export contains: the activity list with the same filters."""
-    return activity_selectors.activity_filter(user=user, filters=filters)
+    """What a CSV export contains: the user's live activities with the list's filters, oldest first
+    (then by id). ``include_deleted`` and ``ordering`` are ignored, like unknown parameters."""
+    if hasattr(filters, "getlist"):  # a query string (QueryDict): keep its repeated parameters
+        wanted = filters.copy()
+        for name in CSV_IGNORED_FILTERS:
+            wanted.pop(name, None)
+    else:
+        wanted = {name: value for name, value in (filters or {}).items() if name not in CSV_IGNORED_FILTERS}
+    return activity_selectors.activity_filter(user=user, filters=wanted).order_by("activity_date", "id")

@@ -6,7 +6,10 @@
 2. **every** file is processed in memory (``activities.photos``) — one bad file rejects the
    whole request before anything is stored;
 3. the originals and thumbnails are uploaded; if storage fails, whatever this call already
-   uploaded is removed and ``DependencyUnavailable`` is raised (the API answers 503);
+   uploaded is removed and ``DependencyUnavailable`` is raised (the API answers 503). Every S3
+   call has a deadline (activelog/s3.py); a storage that timed out is hung, so what has to be
+   removed is recorded for the sweep instead of waiting for a second timeout
+   (``activities.files``);
 4. the rows are inserted in one *durable* transaction (so "committed" really means committed)
    with the activity row locked, which makes the per-activity limit hold under concurrent
    uploads; if anything fails here, the uploaded objects are removed before the error goes on.
@@ -20,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 
 from boto3.exceptions import Boto3Error
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -29,7 +32,7 @@ from django.db import transaction
 from activelog import metrics
 from activelog.errors import DependencyUnavailable, NotFound
 from activelog.observability import span
-from activities.files import StoredFile, stored_files_delete
+from activities.files import StoredFile, stored_files_delete, stored_files_pause
 from activities.models import Activity, Photo
 from activities.photos.images import (
     ImageTooManyPixels,
@@ -84,8 +87,9 @@ def _process_all(files: Sequence[UploadedFile]) -> list[ProcessedImage]:
 
 
 def _upload(*, activity: Activity, image: ProcessedImage, stored: list[StoredFile]) -> Photo:
-    """Store one processed image and its thumbnail; every stored name is appended to ``stored``
-    as soon as it exists, so the caller can undo a half-finished request."""
+    """Store one processed image and its thumbnail; every name is appended to ``stored`` before
+    it is written, so the caller can undo a half-finished request, including a write that timed
+    out here but still completes in S3 afterwards."""
     photo = Photo(
         activity=activity,
         content_type=image.content_type,
@@ -100,8 +104,11 @@ def _upload(*, activity: Activity, image: ProcessedImage, stored: list[StoredFil
     ):
         content = ContentFile(data)
         content.content_type = image.content_type  # the S3 object's Content-Type
-        field.save(name, content, save=False)  # key: photo_upload_to -> users/…/photos/<name>
-        stored.append((field.storage, field.name))
+        key = field.field.generate_filename(photo, name)  # photo_upload_to -> users/…/photos/<name>
+        stored.append((field.storage, key))
+        field.save(name, content, save=False)
+        if field.name != key:  # the storage chose another name (never for a fresh uuid, but then it is ours too)
+            stored.append((field.storage, field.name))
     return photo
 
 
@@ -132,6 +139,8 @@ def photo_attach(*, activity: Activity, files: Sequence[UploadedFile]) -> list[P
             photos = [_upload(activity=activity, image=image, stored=stored) for image in processed]
         except STORAGE_ERRORS as exc:
             logger.warning("Photo upload for activity %s failed in the media storage: %r", activity.pk, exc)
+            if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
+                stored_files_pause(Photo._meta.get_field("image").storage)
             raise DependencyUnavailable(
                 "The photo storage is unavailable. Try again shortly.", retry_after=STORAGE_RETRY_AFTER
             ) from exc
@@ -156,6 +165,7 @@ def photo_attach(*, activity: Activity, files: Sequence[UploadedFile]) -> list[P
 
 
 def photo_delete(*, photo: Photo) -> None:
-    """Delete the row now; its stored objects go once that has committed (``activities.files``)."""
+    """Delete the row now; its stored objects go once that has committed, or are swept later if
+    the storage cannot delete them then (``activities.files``)."""
     with transaction.atomic():
         photo.delete()

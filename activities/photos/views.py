@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activelog.api.errors import PayloadTooLarge
-from activelog.api.schema import PROBLEM_RESPONSES, Problem
 from activities import selectors
 from activities.photos import selectors as photo_selectors
 from activities.photos import serializers as photo_serializers
@@ -40,10 +39,10 @@ is stored, and one bad file rejects the whole request.
 
 UPLOAD_RESPONSES = {
     201: photo_serializers.PhotoUploadResultSerializer,
-    **PROBLEM_RESPONSES,
-    413: OpenApiResponse(Problem, description=f"A file is larger than {MAX_MB} MB"),
-    415: OpenApiResponse(Problem, description="Not multipart/form-data, or a file is not a JPEG, PNG or WebP image"),
-    503: OpenApiResponse(Problem, description="The media storage is unavailable; see Retry-After"),
+    413: OpenApiResponse(description=f"A file is larger than {MAX_MB} MB."),
+    415: OpenApiResponse(description="Not multipart/form-data, or a file is not a JPEG, PNG or WebP image."),
+    503: OpenApiResponse(description="The media storage or the database is unavailable: retry after Retry-After "
+                         "seconds. Nothing was stored."),
 }
 
 
@@ -92,7 +91,7 @@ class ActivityPhotoListView(APIView):
         operation_id="activity_photos_list",
         summary="List an activity's photos (newest first)",
         description="Not paginated: an activity has at most 20 photos. Links are valid for one hour.",
-        responses={200: photo_serializers.PhotoListSerializer, **PROBLEM_RESPONSES},
+        responses={200: photo_serializers.PhotoListSerializer},
     )
     def get(self, request, activity_id: int):
         activity = selectors.activity_get(user=request.user, activity_id=activity_id)
@@ -130,7 +129,7 @@ class ActivityPhotoDetailView(APIView):
         tags=["photos"],
         operation_id="activity_photos_retrieve",
         summary="One photo of an activity",
-        responses={200: photo_serializers.PhotoSerializer, **PROBLEM_RESPONSES},
+        responses={200: photo_serializers.PhotoSerializer},
     )
     def get(self, request, activity_id: int, photo_id: int):
         activity = selectors.activity_get(user=request.user, activity_id=activity_id)
@@ -141,7 +140,7 @@ class ActivityPhotoDetailView(APIView):
         tags=["photos"],
         operation_id="activity_photos_destroy",
         summary="Delete a photo (its stored image and thumbnail are removed too)",
-        responses={204: OpenApiResponse(description="Deleted"), **PROBLEM_RESPONSES},
+        responses={204: OpenApiResponse(description="Deleted")},
     )
     def delete(self, request, activity_id: int, photo_id: int):
         activity = selectors.activity_get(user=request.user, activity_id=activity_id)

@@ -51,13 +51,21 @@ def live_activities(user: User) -> QuerySet[Activity]:
     return activities_alive(user=user).order_by()
 
 
-def activities_between(user: User, start: dt.date, end: dt.date) -> QuerySet[Activity]:
-    """Live activities on local calendar days start..end inclusive."""
+def activities_between(user: User, start: dt.date | dt.datetime, end: dt.date | dt.datetime) -> QuerySet[Activity]:
+    """Live activities from ``start`` to ``end`` inclusive. A date bound is a local calendar day
+    (the whole day, in the user's time zone), a datetime bound an instant."""
     tz = user.tzinfo
-    return live_activities(user).filter(
-        activity_date__gte=local_day_start(start, tz),
-        activity_date__lt=local_day_start(end + dt.timedelta(days=1), tz),
-    )
+    lower = start if isinstance(start, dt.datetime) else local_day_start(start, tz)
+    if isinstance(end, dt.datetime):
+        upper = Q(activity_date__lte=end)
+    else:
+        upper = Q(activity_date__lt=local_day_start(end + dt.timedelta(days=1), tz))
+    return live_activities(user).filter(upper, activity_date__gte=lower)
+
+
+def _bound_text(value: dt.date | dt.datetime) -> str:
+    """A period's bound as the API writes it: YYYY-MM-DD, or an RFC 3339 instant (UTC)."""
+    return rfc3339(value) if isinstance(value, dt.datetime) else value.isoformat()
 
 
 # --- totals -----------------------------------------------------------------------------------
@@ -128,11 +136,12 @@ def daily_minutes(*, user: User, start: dt.date, end: dt.date) -> dict[dt.date, 
     return {row["day"]: row["minutes"] for row in rows}
 
 
-def stats_for_range(*, user: User, start: dt.date, end: dt.date) -> dict:
+def stats_for_range(*, user: User, start: dt.date | dt.datetime, end: dt.date | dt.datetime) -> dict:
+    """Totals of a period whose bounds are local days or instants (``activities_between``)."""
     totals = totals_by_type(activities_between(user, start, end))
     return {
-        "start_date": start.isoformat(),
-        "end_date": end.isoformat(),
+        "start_date": _bound_text(start),
+        "end_date": _bound_text(end),
         "total_activities": totals.total_activities,
         "total_duration_minutes": totals.total_duration_minutes,
         "total_distance_km": totals.total_distance_km,

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from activities import rules
+
 
 class TopTagsQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=50)
@@ -9,15 +11,19 @@ class TopTagsQuerySerializer(serializers.Serializer):
 
 class TrendsQuerySerializer(serializers.Serializer):
     months = serializers.IntegerField(required=False, default=12, min_value=1, max_value=120)
-    activity_type = serializers.CharField(required=False, max_length=50, allow_blank=True)
+    activity_type = serializers.CharField(
+        required=False, max_length=rules.ACTIVITY_TYPE_MAX_LENGTH, allow_blank=True,
+        validators=[rules.validate_single_line_text],
+    )
 
 
 _TypeCounts = serializers.DictField(child=serializers.IntegerField())
 
 
 class RangeStatsSerializer(serializers.Serializer):
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = serializers.CharField(help_text="The first bound as asked: a date (YYYY-MM-DD) or an RFC 3339 "
+                                                 "instant in UTC (a datetime was asked); by default a date.")
+    end_date = serializers.CharField(help_text="The last bound, likewise.")
     total_activities = serializers.IntegerField()
     total_duration_minutes = serializers.IntegerField()
     total_distance_km = serializers.FloatField()

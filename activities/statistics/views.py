@@ -1,16 +1,14 @@
 """Statistics endpoints (API.md §4): thin views over the statistics selectors, cached per user."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelog.api.schema import PROBLEM_RESPONSES
+from activelog.api.schema import X_CACHE_HEADER
 from activities.serializers import RangeQuerySerializer
 from activities.statistics import selectors as statistics
 from activities.statistics import serializers as s
 from activities.statistics.cache import cached_stats
-
-CACHE_HEADER = {"X-Cache": OpenApiResponse(description="HIT or MISS")}
 
 
 class StatsView(APIView):
@@ -41,8 +39,8 @@ def _doc(response_serializer, summary: str, query=None):
     return extend_schema(
         tags=["statistics"],
         summary=summary,
-        parameters=[query] if query else None,
-        responses={200: response_serializer, **PROBLEM_RESPONSES},
+        parameters=[*([query] if query else []), X_CACHE_HEADER],
+        responses={200: response_serializer},
     )
 
 

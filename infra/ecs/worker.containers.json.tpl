@@ -24,7 +24,9 @@
       {"name": "OTEL_AWS_XRAY", "value": "true"},
       {"name": "OTEL_TRACES_SAMPLER", "value": "parentbased_traceidratio"},
       {"name": "OTEL_TRACES_SAMPLER_ARG", "value": "0.1"},
-      {"name": "DATABASE_POOL_MAX_SIZE", "value": "${database_pool_max_size}"}
+      {"name": "DATABASE_POOL_MAX_SIZE", "value": "${database_pool_max_size}"},
+      {"name": "DATABASE_STATEMENT_TIMEOUT", "value": "120"},
+      {"name": "DATABASE_LOCK_TIMEOUT", "value": "10"}
     ],
     "secrets": [
       {"name": "DJANGO_SECRET_KEY", "valueFrom": "${django_secret_key_secret_arn}"},

@@ -134,7 +134,7 @@ def test_tokens_say_nothing_about_the_password(user):
         payload = token.payload
         assert "hash_password" not in payload
         assert payload["pwv"] and payload["pwv"] not in user.password
-        assert payload["pwv"] != hashlib.md5(user.password.encode()).hexdigest()  # noqa: S324
+        assert payload["pwv"] != hashlib.md5(user.password.encode()).hexdigest()
 
 
 def test_an_access_token_dies_with_the_password_it_was_issued_under(user):

@@ -5,6 +5,7 @@ import logging
 
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError, ProgrammingError
 from django.urls import include, path
 from rest_framework.test import APIClient
 
@@ -22,10 +23,16 @@ def _django_view_that_crashes(request):
     raise RuntimeError("boom secret from a plain Django view")
 
 
+def _django_view_without_its_database(request):
+    raise OperationalError('connection to server at "10.0.0.5", port 5432 failed: Connection refused')
+
+
 # A URLconf for the tests that need a crash outside DRF; the project's handlers stay in charge.
 urlpatterns = [
     path("api/v1/crash", _django_view_that_crashes),
     path("crash", _django_view_that_crashes),
+    path("api/v1/database-down", _django_view_without_its_database),
+    path("database-down", _django_view_without_its_database),
     path("", include("activelog.urls")),  # the pages' layout links to the project's routes
 ]
 handler404 = "activelog.views.not_found"
@@ -356,3 +363,69 @@ def test_a_validation_error_from_a_service_is_a_400_problem_naming_the_field(aut
 
     body = assert_validation_error(response, "activity_date")
     assert body["errors"]["activity_date"] == ["Cannot be more than 5 minutes in the future."]
+
+
+# --- The database unavailable: 503 with Retry-After (activelog/database.py) ----------------------
+
+
+def test_database_unavailable_in_an_api_view_is_a_503_problem(auth_client, monkeypatch, caplog):
+    def raising(**kwargs):
+        raise OperationalError('connection to server at "10.0.0.5", port 5432 failed: Connection refused')
+
+    monkeypatch.setattr(activity_selectors, "activity_get", raising)
+
+    with caplog.at_level(logging.WARNING, logger="activelog.database"):
+        response = auth_client.get("/api/v1/activities/1")
+
+    body = assert_problem(response, 503, "service-unavailable")
+    assert response["Retry-After"] == "5"
+    assert "10.0.0.5" not in response.content.decode()
+    logged = [r for r in caplog.records if r.name == "activelog.database"]
+    assert [(r.request_id, r.error) for r in logged] == [(body["request_id"], "OperationalError")]
+
+
+def test_other_database_errors_stay_500(auth_client, monkeypatch):
+    def raising(**kwargs):
+        raise ProgrammingError('relation "activities_activity" does not exist')
+
+    monkeypatch.setattr(activity_selectors, "activity_get", raising)
+
+    assert_problem(auth_client.get("/api/v1/activities/1"), 500, "server-error")
+
+
+@pytest.mark.urls("tests.activelog.test_errors")
+@pytest.mark.parametrize("handled_by", ["middleware", "handler500"])
+def test_database_unavailable_outside_drf_is_a_503(db, settings, handled_by):
+    if handled_by == "handler500":  # as when a middleware (the session, the user) meets the outage
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("DatabaseUnavailableMiddleware")]
+    client = APIClient(raise_request_exception=False)
+
+    response = client.get("/api/v1/database-down")
+    assert_problem(response, 503, "service-unavailable")
+    assert response["Retry-After"] == "5"
+    assert "10.0.0.5" not in response.content.decode()
+
+    response = client.get("/database-down")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert response["Retry-After"] == "5"
+    assert "Temporarily unavailable" in response.content.decode()
+    assert "10.0.0.5" not in response.content.decode()
+
+
+# --- trace_id when tracing is on (API.md 1.1) ------------------------------------------------------
+
+
+def test_problem_carries_the_trace_id_of_the_current_span(api_client, db):
+    from opentelemetry.sdk.trace import TracerProvider
+
+    with TracerProvider().get_tracer("test").start_as_current_span("request") as span:
+        response = api_client.get("/api/v1/nope")
+
+    body = assert_problem(response, 404, "not-found")
+    assert body["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert len(body["trace_id"]) == 32
+
+
+def test_problem_has_no_trace_id_without_tracing(api_client, db):
+    assert "trace_id" not in assert_problem(api_client.get("/api/v1/nope"), 404, "not-found")

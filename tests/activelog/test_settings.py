@@ -127,7 +127,7 @@ print(json.dumps({
     "num_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
     "db_user": db.get("USER"),
     "db_password_is": db.get("PASSWORD"),
-}))
+}, default=repr))  # the pool's connection_class is a class
 """
 
 

@@ -331,3 +331,14 @@ def test_browser_session_works_and_needs_csrf_for_writes(user):
     browser.cookies["csrftoken"] = token
     accepted = browser.post(URL, valid_payload(), content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert accepted.status_code == 201, accepted.content
+
+
+@pytest.mark.parametrize(("field", "value"), [("activity_type", 12), ("title", 5), ("notes", True), ("tags", [0])])
+def test_a_number_where_text_belongs_is_refused(auth_client, field, value):
+    """DRF's CharField would store the digits (found by schemathesis: "tags": [0] saved a tag "0")."""
+    payload = {"activity_type": "running", "duration_minutes": 30, "activity_date": "2026-01-01T07:00:00Z",
+               field: value}
+    response = auth_client.post("/api/v1/activities", payload, format="json")
+    assert response.status_code == 400
+    assert any(key.startswith(field) for key in response.json()["errors"])
+    assert not Activity.objects.exists()

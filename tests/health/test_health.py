@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from health import probes
 from tests.support.servers import closed_port, json_stub, silent_server
 
 SERVICE_KEYS = {"database", "redis", "s3"}
@@ -48,6 +49,21 @@ def test_s3_probe_uses_head_bucket(client, db, media_bucket):
     assert body["services"]["s3"]["status"] == "up"
     assert isinstance(body["services"]["s3"]["latency_ms"], float)
     assert body["status"] == "healthy"
+
+
+def test_s3_block_has_exactly_the_documented_keys(client, db, media_bucket, settings):
+    """Only status and latency_ms when up, status and error when down: nothing of boto3's answer
+    (ResponseMetadata, BucketRegion, the upstream's headers)."""
+    response, body = get_health(client)
+    assert body["services"]["s3"]["status"] == "up"
+    assert set(body["services"]["s3"]) == {"status", "latency_ms"}
+    for leaked in ("ResponseMetadata", "BucketRegion", "x-amz", "HTTPHeaders", "AccessPointAlias"):
+        assert leaked not in response.content.decode()
+
+    probes.reset_cache()
+    settings.AWS_STORAGE_BUCKET_NAME = "no-such-bucket"
+    s3 = get_health(client)[1]["services"]["s3"]
+    assert set(s3) == {"status", "error"} and s3["status"] == "down"
 
 
 def test_missing_bucket_degrades(client, db, media_bucket, settings):

@@ -301,3 +301,13 @@ def test_every_variable_given_to_the_app_is_read_by_the_app(kind):
     names -= {"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
     unread = sorted(name for name in names if not re.search(rf"\b{name}\b", text))
     assert not unread, f"nothing in the app reads {unread}"
+
+
+def test_only_the_worker_sets_database_timeouts():
+    """The worker's reports run long queries; the web container leaves the per-process defaults,
+    because the migration task runs with its environment (and migrations need no timeout)."""
+    worker = environment(app_container(task_definition("worker")))
+    assert float(worker["DATABASE_STATEMENT_TIMEOUT"]) > 5
+    assert 0 < float(worker["DATABASE_LOCK_TIMEOUT"]) <= float(worker["DATABASE_STATEMENT_TIMEOUT"])
+    web = environment(app_container(task_definition("web")))
+    assert not {"DATABASE_STATEMENT_TIMEOUT", "DATABASE_LOCK_TIMEOUT"} & set(web)

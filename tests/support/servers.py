@@ -327,3 +327,12 @@ def migrated_database(url: str, *, empty: bool = False) -> str:
     for command in commands:
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
     return url
+
+
+def collect_static(root: Path, database_url: str = "postgres://postgres@127.0.0.1:5432/postgres") -> Path:
+    """`manage.py collectstatic` into ``root`` with the production profile, as the image build does:
+    a production server renders pages with the hashed names of its manifest, so one that serves
+    pages needs DJANGO_STATIC_ROOT=root. Returns ``root``."""
+    env = clean_env(**PRODUCTION_ENV, DATABASE_URL=database_url, DJANGO_STATIC_ROOT=str(root))
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    return root

@@ -223,3 +223,11 @@ def test_account_deletion_removes_export_files(s3_media, db, django_capture_on_c
         response = client.delete("/api/v1/users/me", {"password": DEFAULT_PASSWORD}, format="json")
     assert response.status_code == 204
     assert s3_media.list_objects_v2(Bucket=s3_media.bucket)["KeyCount"] == 0
+
+
+@pytest.mark.parametrize("body", ["[null, null]", '"x"', "3"])
+def test_a_pdf_request_that_is_not_an_object_is_a_400(auth_client, body):
+    response = auth_client.post(PDF_URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert not ExportJob.objects.exists()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
@@ -753,11 +752,8 @@ def test_a_rolled_back_deletion_keeps_the_stored_objects(media, auth_client, act
 
 def unreachable_s3(settings, bucket: str) -> None:
     """Point the media storage at a closed port; fail fast (short timeouts, no retries)."""
-    storage = s3_storage(bucket=bucket, region="us-east-1", endpoint_url=f"http://127.0.0.1:{closed_port()}")
-    storage["OPTIONS"]["client_config"] = Config(
-        connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 1},
-        s3={"addressing_style": "path"}, signature_version="s3v4",
-    )
+    storage = s3_storage(bucket=bucket, region="us-east-1", endpoint_url=f"http://127.0.0.1:{closed_port()}",
+                         connect_timeout=0.5, read_timeout=1, max_attempts=1)
     settings.STORAGES = {**settings.STORAGES, "default": storage}
 
 

@@ -1,0 +1,77 @@
+"""activelog/database.py: the client's deadline on a silent server, and which errors are an outage."""
+
+import time
+
+import psycopg
+import pytest
+from django.db import DataError, IntegrityError, OperationalError, ProgrammingError
+from psycopg import errors as pg_errors
+from psycopg_pool import PoolTimeout
+
+from activelog.database import DeadlineConnection, DeadlineExceeded, is_database_unavailable
+from tests.support.faults import FaultyProxy
+
+
+def connect(port: int, deadline: float) -> DeadlineConnection:
+    return DeadlineConnection.with_deadline(deadline).connect(
+        host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True, connect_timeout=5)
+
+
+def test_a_silent_server_ends_the_wait_at_the_deadline_and_the_connection():
+    with FaultyProxy("127.0.0.1", 5432) as proxy, connect(proxy.port, deadline=0.5) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        proxy.stall()
+
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded, match=r"within 0\.5 s"):
+            conn.execute("SELECT 1")
+
+        assert 0.5 <= time.monotonic() - started < 1.5
+        assert conn.closed  # its state is unknown: never used again
+        assert isinstance(DeadlineExceeded(), psycopg.OperationalError)  # Django: OperationalError
+
+
+def test_a_wait_with_its_own_timeout_and_a_slow_answer_within_the_deadline_are_untouched():
+    with connect(5432, deadline=1.0) as conn:
+        assert conn.execute("SELECT pg_sleep(0.3), 1").fetchone()[1] == 1
+        assert list(conn.notifies(timeout=1.5)) == []  # LISTEN/NOTIFY's own timeout (longer) wins
+        assert not conn.closed
+
+
+def test_without_a_deadline_it_is_a_plain_connection():
+    with connect(5432, deadline=None) as conn:
+        assert conn.execute("SELECT pg_sleep(0.2), 2").fetchone()[1] == 2
+
+
+def wrapped(cause: Exception, django_type=OperationalError) -> Exception:
+    """As Django raises it: its own exception type, psycopg's as the cause."""
+    error = django_type(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize("cause", [
+    psycopg.OperationalError("connection failed: Connection refused"),
+    psycopg.OperationalError("server closed the connection unexpectedly"),
+    PoolTimeout("couldn't get a connection after 2.00 sec"),
+    DeadlineExceeded("no answer from the database within 7 s"),
+    pg_errors.QueryCanceled("canceling statement due to statement timeout"),
+    pg_errors.LockNotAvailable("canceling statement due to lock timeout"),
+    pg_errors.DeadlockDetected("deadlock detected"),
+    pg_errors.AdminShutdown("terminating connection due to administrator command"),
+    pg_errors.TooManyConnections("sorry, too many clients already"),
+], ids=lambda cause: type(cause).__name__)
+def test_an_outage_is_unavailable(cause):
+    assert is_database_unavailable(wrapped(cause))
+
+
+@pytest.mark.parametrize("error", [
+    wrapped(pg_errors.ProgramLimitExceeded("index row size exceeds maximum")),
+    wrapped(pg_errors.UndefinedTable('relation "x" does not exist'), ProgrammingError),
+    wrapped(pg_errors.UntranslatableCharacter("unsupported Unicode escape sequence"), DataError),
+    wrapped(pg_errors.UniqueViolation("duplicate key value"), IntegrityError),
+    RuntimeError("boom"),
+    None,
+], ids=["program-limit", "programming", "data", "integrity", "not-a-database-error", "none"])
+def test_a_bug_or_bad_input_is_not(error):
+    assert not is_database_unavailable(error)
