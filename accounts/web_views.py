@@ -17,8 +17,6 @@ from activelog import metrics
 from activelog.api.throttling import LoginAccountThrottle, LoginIPThrottle, RegisterIPThrottle
 from activelog.web.throttling import throttle_wait
 
-BACKEND = "accounts.backends.UsernameOrEmailBackend"
-
 
 def _too_many(form, wait: int) -> None:
     form.add_error(None, _("Too many attempts. Try again in %(seconds)s seconds.") % {"seconds": wait})
@@ -38,7 +36,7 @@ def signup(request):
             except ValidationError as exc:
                 form.add_domain_errors(exc)
             else:
-                auth_login(request, user, backend=BACKEND)
+                auth_login(request, user)  # the one configured backend
                 messages.success(request, _("Welcome to ActiveLog, %(name)s.") % {"name": user.username})
                 return redirect("dashboard")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)

@@ -32,12 +32,18 @@ def display_to_km(value: Decimal | None, units: str) -> Decimal | None:
     return Decimal(value).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
+def pace_to_display(min_per_km: Decimal | float | None, units: str) -> float | None:
+    """Minutes per km as minutes per km (or per mile)."""
+    if min_per_km is None:
+        return None
+    return float(Decimal(str(min_per_km)) * (KM_PER_MILE if units == IMPERIAL else 1))
+
+
 def pace_per_unit(duration_minutes: int | float, km: Decimal | float | None, units: str) -> float | None:
     """Minutes per km (or per mile), None without a distance."""
     if not km:
         return None
-    distance = Decimal(str(km)) / (KM_PER_MILE if units == IMPERIAL else 1)
-    return float(Decimal(duration_minutes) / distance)
+    return pace_to_display(Decimal(duration_minutes) / Decimal(str(km)), units)
 
 
 def format_pace(minutes: float | None, units: str) -> str:

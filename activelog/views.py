@@ -5,6 +5,7 @@ import sys
 
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from activelog.api.errors import problem_response
 from activelog.database import (
@@ -17,15 +18,15 @@ from activelog.database import (
 API_PREFIX = "/api/"
 
 _TITLES = {
-    400: _("Bad request"),
-    403: _("Forbidden"),
-    404: _("Page not found"),
-    409: _("Not possible right now"),
-    411: _("Length required"),
-    413: _("Too large"),
-    415: _("Unsupported file"),
-    500: _("Something went wrong"),
-    503: _("Temporarily unavailable"),
+    400: gettext_lazy("Bad request"),
+    403: gettext_lazy("Forbidden"),
+    404: gettext_lazy("Page not found"),
+    409: gettext_lazy("Not possible right now"),
+    411: gettext_lazy("Length required"),
+    413: gettext_lazy("Too large"),
+    415: gettext_lazy("Unsupported file"),
+    500: gettext_lazy("Something went wrong"),
+    503: gettext_lazy("Temporarily unavailable"),
 }
 
 

@@ -137,11 +137,14 @@ class ActivityFilterForm(AccessibleForm):
                              widget=forms.TextInput(attrs={"type": "search"}))
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORTS)
 
+    # This form's field -> the selector's (the API's) parameter, and back for the selector's errors.
+    SELECTOR_NAMES = {"type": "type", "start": "start_date", "end": "end_date", "tag": "tag", "search": "search",
+                      "sort": "ordering"}
+    FIELD_NAMES = {**{target: name for name, target in SELECTOR_NAMES.items()}, "activity_type": "type"}
+
     def selector_filters(self) -> dict:
         data = self.cleaned_data
-        mapping = {"type": "type", "start": "start_date", "end": "end_date", "tag": "tag", "search": "search",
-                   "sort": "ordering"}
-        return {target: str(data[name]) for name, target in mapping.items() if data.get(name)}
+        return {target: str(data[name]) for name, target in self.SELECTOR_NAMES.items() if data.get(name)}
 
 
 class PhotoUploadForm(AccessibleForm):

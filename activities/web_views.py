@@ -33,7 +33,7 @@ def activity_list(request):
             page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
             activities = page.object_list
         except ValidationError as exc:
-            filters.add_domain_errors(exc, field_names={"start_date": "start", "end_date": "end", "ordering": "sort"})
+            filters.add_domain_errors(exc, field_names=filters.FIELD_NAMES)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("deleted", None)

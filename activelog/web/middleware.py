@@ -57,8 +57,10 @@ class UserTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith("/api/"):  # the API speaks UTC; and never load a session user here
+            return self.get_response(request)
         tzinfo = getattr(getattr(request, "user", None), "tzinfo", None)
-        if tzinfo is not None and not request.path.startswith("/api/"):
-            with timezone.override(tzinfo):
-                return self.get_response(request)
-        return self.get_response(request)
+        if tzinfo is None:
+            return self.get_response(request)
+        with timezone.override(tzinfo):
+            return self.get_response(request)

@@ -1,7 +1,6 @@
 """Template filters of the browser UI ({% load ui %}): numbers in the person's units."""
 
 from django import template
-from django.utils import timezone
 
 from activelog import units as u
 
@@ -39,14 +38,6 @@ def pace(activity, user) -> str:
 @register.filter
 def duration(minutes) -> str:
     return u.format_duration(minutes)
-
-
-@register.filter
-def local(moment, user):
-    """A stored moment in the person's time zone."""
-    if moment is None:
-        return None
-    return timezone.localtime(moment, user.tzinfo)
 
 
 @register.simple_tag(takes_context=True)

@@ -12,7 +12,6 @@ from activities.forms import ActivityFilterForm
 DATE_FORMAT = "%Y-%m-%d"
 
 # Names the selectors and services use for what these forms call otherwise.
-CSV_FIELD_NAMES = {"start_date": "start", "end_date": "end", "activity_type": "type"}
 REPORT_FIELD_NAMES = {"start_date": "start", "end_date": "end"}
 
 

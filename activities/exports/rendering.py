@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from django.db.models import Count, Sum
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
@@ -23,7 +24,7 @@ from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, 
 
 from accounts.models import User
 from activelog import units
-from activelog.timezones import rfc3339
+from activelog.timezones import local_today, rfc3339
 from activities.statistics.selectors import activities_between, totals_by_type, weekly_totals
 
 CSV_COLUMNS = [
@@ -66,6 +67,16 @@ def csv_rows(queryset) -> Iterator[str]:
             csv_safe(";".join(sorted(tag.name for tag in activity.tags.all()))),
             rfc3339(activity.created_at),
         ])
+
+
+def csv_download(*, user: User, activities) -> StreamingHttpResponse:
+    """The CSV as a download named after the person's local date, streamed (the API's and the
+    browser's export)."""
+    response = StreamingHttpResponse(csv_rows(activities), content_type="text/csv; charset=utf-8")
+    filename = f"activelog-activities-{local_today(user.tzinfo):%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- PDF --------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -16,9 +15,8 @@ from rest_framework.views import APIView
 from activelog.api.schema import location_header
 from activelog.api.throttling import ExportRateThrottle, UserRateThrottle
 from activelog.storage import EXPORT_LINK_SECONDS, signed_url
-from activelog.timezones import local_today
 from activities.exports import selectors, services
-from activities.exports.rendering import csv_rows
+from activities.exports.rendering import csv_download
 from activities.exports.serializers import DownloadSerializer, JobCreatedSerializer, JobSerializer
 from activities.filters import ActivityFilter
 from activities.models import Activity, ExportJob
@@ -59,11 +57,7 @@ class CsvExportView(APIView):
     )
     def get(self, request):
         activities = selectors.activities_for_csv(user=request.user, filters=request.query_params)
-        response = StreamingHttpResponse(csv_rows(activities), content_type="text/csv; charset=utf-8")
-        filename = f"activelog-activities-{local_today(request.user.tzinfo):%Y%m%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return csv_download(user=request.user, activities=activities)
 
 
 class PdfExportView(APIView):

@@ -9,7 +9,7 @@ import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from activelog.timezones import local_today
 from activelog.web.throttling import throttle_wait
 from activities import rules
 from activities.exports import forms, selectors, services
-from activities.exports.rendering import csv_rows
+from activities.exports.rendering import csv_download
 from activities.models import ExportJob
 
 EARLIER_REPORTS = 20
@@ -97,13 +97,9 @@ def exports_csv(request):
         try:
             activities = selectors.activities_for_csv(user=request.user, filters=form.selector_filters())
         except ValidationError as exc:
-            form.add_domain_errors(exc, field_names=forms.CSV_FIELD_NAMES)
+            form.add_domain_errors(exc, field_names=form.FIELD_NAMES)
         else:
-            response = StreamingHttpResponse(csv_rows(activities), content_type="text/csv; charset=utf-8")
-            filename = f"activelog-activities-{local_today(request.user.tzinfo):%Y%m%d}.csv"
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
-            response["Cache-Control"] = "no-store"
-            return response
+            return csv_download(user=request.user, activities=activities)
     return _page(request, csv_form=form, report_form=_report_form(request.user), status=400)
 
 

@@ -94,7 +94,7 @@ def stats_page(request):
             "activities": row["total_activities"],
             "distance": _in_units(row["total_distance_km"], user),
             "minutes": row["total_duration_minutes"],
-            "pace": units.format_pace(_pace_in_units(row["average_pace_min_per_km"], user), user.units),
+            "pace": units.format_pace(units.pace_to_display(row["average_pace_min_per_km"], user.units), user.units),
         }
         for row in figures["trends"]
     ]
@@ -133,12 +133,6 @@ def _date(iso: str | None) -> dt.date | None:
     return dt.date.fromisoformat(iso) if iso else None
 
 
-def _pace_in_units(min_per_km, user) -> float | None:
-    if min_per_km is None:
-        return None
-    return float(Decimal(str(min_per_km)) * (units.KM_PER_MILE if user.units == units.IMPERIAL else 1))
-
-
 def _record_cells(kinds: dict, user) -> dict:
     """One row of the records table: each record's value in the person's units, and its activity."""
     def cell(kind: str, show):
@@ -153,5 +147,5 @@ def _record_cells(kinds: dict, user) -> dict:
         "duration": cell("longest_duration_minutes", lambda minutes: units.format_duration(minutes)),
         "calories": cell("most_calories", lambda calories: f"{int(calories)} kcal"),
         "pace": cell("fastest_pace_min_per_km",
-                     lambda pace: units.format_pace(_pace_in_units(pace, user), user.units)),
+                     lambda pace: units.format_pace(units.pace_to_display(pace, user.units), user.units)),
     }
