@@ -42,9 +42,13 @@ def _bootstrap_worker_process(**kwargs) -> None:
 
 @signals.worker_process_shutdown.connect
 def _flush_worker_process(**kwargs) -> None:
+    """A pool process is leaving (shutdown, or replaced after max_tasks_per_child): flush, then
+    fold its metrics files into the archive so a long-lived worker's scrape stays cheap."""
     from activelog.bootstrap import shutdown_process
+    from activelog.multiprocess import retire_process
 
     shutdown_process()
+    retire_process(os.getpid(), os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
 @signals.beat_init.connect

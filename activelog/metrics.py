@@ -7,15 +7,24 @@ so every scrape sees the whole task whichever worker answers.
 Label values are bounded: activity types outside a known list are reported as "other".
 """
 
+import logging
 import os
 import secrets
+import time
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.http import HttpResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from activelog import container
+from activelog.multiprocess import LockedMultiProcessCollector
 from activelog.runtime import pool_stats
+
+logger = logging.getLogger(__name__)
 
 KNOWN_ACTIVITY_TYPES = frozenset({
     "running", "cycling", "swimming", "walking", "hiking", "yoga", "gym", "strength", "rowing", "skiing",
@@ -36,24 +45,122 @@ DB_POOL = Gauge(
     "activelog_db_pool_connections", "Connections of the psycopg pool, per state.", ["state"],
     multiprocess_mode="livesum",  # summed over the live worker processes
 )
+DB_POOL_MAX = Gauge(
+    "activelog_db_pool_max_connections", "Most connections the psycopg pools of the task may open.",
+    multiprocess_mode="livesum",
+)
+
+
+def precreate(counter: Counter, label: str, values: Iterable[str]) -> None:
+    """Start each series of a closed label set at 0 when the process starts: a panel shows 0
+    rather than nothing, and ``increase()`` sees the first event (a series born at 1 has no
+    earlier sample to increase from)."""
+    for value in values:
+        counter.labels(**{label: value})
+
+
+precreate(LOGINS, "result", ("success", "failure"))
+precreate(STATS_CACHE, "result", ("hit", "miss"))
+precreate(THROTTLED, "scope", settings.THROTTLE_RATES)
 
 
 def activity_type_label(activity_type: str) -> str:
     return activity_type if activity_type in KNOWN_ACTIVITY_TYPES else "other"
 
 
-def record_pool_usage() -> None:
+POOL_SAMPLE_INTERVAL = 1.0  # seconds between two samples of one process's pool
+_pool_sampled_at = -POOL_SAMPLE_INTERVAL
+
+
+def record_pool_usage(**kwargs) -> None:
+    """Sample this process's pool: on each scrape, and after requests at most once a second, so
+    every worker's gauges stay current, not only the one that answers the scrape."""
+    global _pool_sampled_at
+    now = time.monotonic()
+    if kwargs and now - _pool_sampled_at < POOL_SAMPLE_INTERVAL:
+        return
+    _pool_sampled_at = now
     stats = pool_stats()
     if stats is not None:
         DB_POOL.labels(state="active").set(stats["active"])
         DB_POOL.labels(state="idle").set(stats["idle"])
+        DB_POOL_MAX.set(stats["max"])
+
+
+request_finished.connect(record_pool_usage, dispatch_uid="activelog.metrics.record_pool_usage")
+
+
+# --- Computed at scrape time -----------------------------------------------------------------
+
+
+class ScrapeTimeCollector:
+    """Families computed when scraped (container resources, queue depth), outside the
+    multiprocess files: they describe the task or the database, not one process."""
+
+    def __init__(self, produce: Callable[[], Iterable[Metric]], name: str):
+        self._produce, self.name = produce, name
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # registering must not compute anything (no query at start-up)
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            return list(self._produce())
+        except Exception as exc:  # a scrape must answer even when one source cannot
+            logger.warning("Metrics source %s failed (%s: %s); its families are left out of this scrape",
+                           self.name, type(exc).__name__, str(exc)[:200])
+            return []
+
+
+def container_families() -> Iterable[Metric]:
+    usage = container.read_usage()
+    if usage.cpu_seconds is not None:
+        yield CounterMetricFamily("activelog_container_cpu_usage_seconds", "CPU time the container used (cgroup).",
+                                  value=usage.cpu_seconds)
+    if usage.memory_bytes is not None:
+        yield GaugeMetricFamily("activelog_container_memory_usage_bytes",
+                                "Container memory in use, page cache that can be reclaimed left out (cgroup).",
+                                value=usage.memory_bytes)
+    if usage.memory_limit_bytes is not None:
+        yield GaugeMetricFamily("activelog_container_memory_limit_bytes", "Container memory limit (cgroup).",
+                                value=usage.memory_limit_bytes)
+    received = CounterMetricFamily("activelog_container_network_receive_bytes",
+                                   "Bytes received by the task's network interfaces.", labels=["interface"])
+    sent = CounterMetricFamily("activelog_container_network_transmit_bytes",
+                               "Bytes sent by the task's network interfaces.", labels=["interface"])
+    for interface, (rx, tx) in usage.network.items():
+        received.add_metric([interface], rx)
+        sent.add_metric([interface], tx)
+    yield received
+    yield sent
+
+
+_scrape_collectors: list[ScrapeTimeCollector] = [ScrapeTimeCollector(container_families, "container")]
+
+
+def register_scrape_source(produce: Callable[[], Iterable[Metric]], name: str) -> None:
+    """An app adds families computed at scrape time (e.g. its queue depth), without this module
+    importing the app. Registering a name again does nothing (one family per scrape)."""
+    if any(existing.name == name for existing in _scrape_collectors):
+        return
+    collector = ScrapeTimeCollector(produce, name)
+    _scrape_collectors.append(collector)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        DEFAULT_REGISTRY.register(collector)
+
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    DEFAULT_REGISTRY.register(_scrape_collectors[0])
 
 
 def registry() -> CollectorRegistry:
-    """All processes' samples in multiprocess mode, this process's otherwise."""
+    """All processes' samples in multiprocess mode, this process's otherwise; plus the families
+    computed at scrape time."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         collected = CollectorRegistry()
-        multiprocess.MultiProcessCollector(collected)
+        LockedMultiProcessCollector(collected)
+        for collector in _scrape_collectors:
+            collected.register(collector)
         return collected
     return DEFAULT_REGISTRY
 

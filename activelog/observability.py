@@ -121,3 +121,24 @@ def span(name: str, **attributes):
 
     clean = {key.replace("__", "."): value for key, value in attributes.items() if value is not None}
     return trace.get_tracer("activelog").start_as_current_span(name, attributes=clean)
+
+
+def end_failed_publish_span(task, task_id: str, exc: BaseException) -> None:
+    """Close the producer span Celery's instrumentation opened for a message that was never sent.
+
+    The instrumentation starts that span (and makes it the current one) on ``before_task_publish``
+    and ends it on ``after_task_publish``; when the broker is unreachable the second signal never
+    comes, so without this the span stays open and every later span of the thread, and the
+    request's log line, would point to it."""
+    try:
+        from opentelemetry.instrumentation.celery import utils
+    except ImportError:  # tracing libraries absent: nothing was opened
+        return
+    context = utils.retrieve_context(task, task_id, is_publish=True)
+    if context is None:
+        return
+    _span, activation, _token = context
+    utils.detach_context(task, task_id, is_publish=True)
+    # use_span's exit records the exception, sets the error status, ends the span and restores
+    # the context that was current before the publish.
+    activation.__exit__(type(exc), exc, exc.__traceback__)

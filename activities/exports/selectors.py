@@ -3,7 +3,8 @@
 import uuid
 from collections.abc import Mapping
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from activelog.errors import Conflict, NotFound
@@ -49,3 +50,18 @@ def activities_for_csv(*, user: User, filters: Mapping | None = None) -> QuerySe
     else:
         wanted = {name: value for name, value in (filters or {}).items() if name not in CSV_IGNORED_FILTERS}
     return activity_selectors.activity_filter(user=user, filters=wanted).order_by("activity_date", "id")
+
+
+def export_queue() -> dict:
+    """Every user's jobs not finished yet, for monitoring: how many per state, and the age in
+    seconds of the oldest one still waiting for a worker (0 when none waits). One query over the
+    jobs table, which holds at most a week of jobs (``ExportJob.EXPIRES_AFTER``)."""
+    waiting = ExportJob.objects.filter(status__in=[ExportJob.Status.PENDING, ExportJob.Status.PROCESSING])
+    summary = waiting.aggregate(
+        pending=Count("pk", filter=Q(status=ExportJob.Status.PENDING)),
+        processing=Count("pk", filter=Q(status=ExportJob.Status.PROCESSING)),
+        oldest=Min("created_at", filter=Q(status=ExportJob.Status.PENDING)),
+    )
+    oldest = summary.pop("oldest")
+    summary["oldest_pending_age_seconds"] = max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0
+    return summary

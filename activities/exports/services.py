@@ -6,6 +6,7 @@ imports this one, and the name is what a queued message carries anyway.
 
 import datetime as dt
 import logging
+import uuid
 
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import current_app
@@ -19,7 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from activelog import metrics
 from activelog.errors import DependencyUnavailable
-from activelog.observability import span
+from activelog.observability import end_failed_publish_span, span
 from activities import rules
 from activities.exports.rendering import render_pdf
 from activities.models import ExportJob
@@ -45,13 +46,17 @@ def export_job_create(*, user: User, start: dt.date, end: dt.date) -> ExportJob:
         raise ValidationError({"start_date": ["A report covers at most 5 years."]})
     job = ExportJob.objects.create(user=user, start_date=start, end_date=end)
     metrics.EXPORTS_REQUESTED.labels(format=job.format).inc()
+    task = current_app.tasks[RENDER_REPORT_TASK]
+    task_id = str(uuid.uuid4())
     try:
-        current_app.tasks[RENDER_REPORT_TASK].apply_async(
+        task.apply_async(
             args=[str(job.pk)],
+            task_id=task_id,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
         )
     except Exception as exc:  # broker unreachable
+        end_failed_publish_span(task, task_id, exc)
         logger.warning("Could not queue report job %s: %s", job.pk, type(exc).__name__)
         _fail(job.pk, "The report could not be queued. Try again in a minute.")
         raise DependencyUnavailable("The report queue is unavailable. Try again in a minute.", retry_after=60) from None

@@ -83,6 +83,16 @@ def test_every_scrape_aggregates_all_workers(served_database_url):
         assert value(found, "activelog_activities_created_total", activity_type="running") == 7
         assert value(found, "activelog_activities_created_total", activity_type="other") == 1
         assert value(found, "activelog_logins_total", result="success") == 0  # registration is not a login
+        # Closed label sets exist from the start, at 0: panels show 0 and increase() sees a first event.
+        assert (found[("activelog_exports_failed_total", (("format", "pdf"),))],
+                found[("activelog_throttled_requests_total", (("scope", "login"),))],
+                found[("activelog_logins_total", (("result", "failure"),))]) == (0, 0, 0)
+        # Computed when scraped: the container's resources, the report queue, every worker's pool.
+        assert found[("activelog_container_cpu_usage_seconds_total", ())] > 0
+        assert found[("activelog_container_memory_usage_bytes", ())] > 0
+        assert found[("activelog_export_jobs", (("status", "pending"),))] == 0
+        assert found[("activelog_export_oldest_pending_age_seconds", ())] == 0
+        assert found[("activelog_db_pool_max_connections", ())] >= 3 * 1  # each of the 3 workers' pool
     # Route names, never raw paths with ids, as label values.
     views = {dict(labels).get("view") for (name, labels) in scrapes[0]
              if name == "django_http_requests_total_by_view_transport_method_total"}
