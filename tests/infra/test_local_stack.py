@@ -1,6 +1,7 @@
 """docker-compose.yml, checked by parsing (there is no Docker engine here) and by running the pieces
 that can run without one: the settings under the compose environment, the web health check
-command, and the bucket-creating one-shot against moto's S3 server.
+command, the bucket-creating one-shot and the app's media storage against moto's S3 server (the
+image the stack runs as s3), and the PostgreSQL init script against the suite's PostgreSQL.
 """
 
 import http.server
@@ -21,22 +22,39 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 LOCAL_PROMETHEUS_CONFIG = ROOT / "infra" / "prometheus" / "prometheus.local.yml"
 COLLECTOR_CONFIG = ROOT / "infra" / "otel" / "collector.yaml"
 GRAFANA_PROVIDERS = ROOT / "infra" / "grafana" / "provisioning" / "dashboards" / "dashboards.yml"
-GRAFANA_DATASOURCES = ROOT / "infra" / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
+GRAFANA_DATASOURCES = ROOT / "infra" / "grafana" / "provisioning" / "datasources"  # every *.yml in it
+REQUIREMENTS_DEV = ROOT / "requirements-dev.txt"
 
 APP_SERVICES = ("web", "worker", "migrate")
 IMAGE_SERVICES = (*APP_SERVICES, "createbuckets")  # every service running the app image
 EXPECTED_SERVICES = {
-    *IMAGE_SERVICES, "postgres", "redis", "minio", "otel-collector", "jaeger", "prometheus", "grafana",
+    *IMAGE_SERVICES, "postgres", "redis", "s3", "postgres-exporter", "redis-exporter", "otel-collector", "jaeger",
+    "prometheus", "grafana",
 }
+# Prometheus' current long-term-support line (prometheus.io/docs/introduction/release-cycle): 2.53
+# ended 2025-07-31, 3.5 ended 2026-07-31, 3.13 is supported until July 2027.
+PROMETHEUS_LTS = "3.13"
 EXPECTED_IMAGES = {
-    "postgres": "postgres:16",
-    "redis": "redis:7",
-    "minio": "minio/minio:",
+    "postgres": "postgres:16.",  # RDS runs PostgreSQL 16 (infra/terraform, family postgres16)
+    "redis": "redis:7.",
+    "s3": "motoserver/moto:",
+    "postgres-exporter": "quay.io/prometheuscommunity/postgres-exporter:",
+    "redis-exporter": "oliver006/redis_exporter:",
     "otel-collector": "otel/opentelemetry-collector-contrib:",
-    "jaeger": "jaegertracing/all-in-one:",
-    "prometheus": "prom/prometheus:",
+    "jaeger": "jaegertracing/jaeger:2.",  # v2; the v1 all-in-one image is end of life
+    "prometheus": f"prom/prometheus:v{PROMETHEUS_LTS}.",
     "grafana": "grafana/grafana:",
 }
+# A released version, all of it: no `latest`, no floating `16` or `7.2`. PostgreSQL numbers its
+# releases major.minor (16.15); everything else here major.minor.patch. A variant may follow.
+EXACT_TAG = re.compile(r"v?\d+\.\d+\.\d+(-[a-z0-9.]+)?")
+EXACT_POSTGRES_TAG = re.compile(r"\d+\.\d+(-[a-z0-9.]+)?")
+# What infra/prometheus/prometheus.local.yml scrapes: the same exporters as production.
+EXPECTED_SCRAPE_TARGETS = {
+    "web:8080", "worker:9808", "postgres-exporter:9187", "redis-exporter:9121", "localhost:9090",
+}
+# Ports images listen on when their command does not say (the exporters' commands do).
+IMAGE_DEFAULT_PORTS = {"prom/prometheus": 9090}
 
 # Variables the app services may set although no ActiveLog code reads them: standard variables
 # that a library reads by itself.
@@ -168,14 +186,62 @@ def test_settings_load_under_the_compose_environment(tmp_path):
 # --- services, images, commands -----------------------------------------------------------------
 
 
-def test_expected_services_with_pinned_images():
+def test_expected_services_and_images():
     defined = services()
     assert EXPECTED_SERVICES <= set(defined), sorted(EXPECTED_SERVICES - set(defined))
     for name, prefix in EXPECTED_IMAGES.items():
         image = defined[name]["image"]
-        assert image.startswith(prefix), f"{name}: {image}"
-        tag = image.rsplit(":", 1)[-1]
-        assert ":" in image and tag and tag != "latest", f"{name}: pin a version, not {image}"
+        assert image.startswith(prefix), f"{name}: {image}, expected {prefix}…"
+
+
+def test_every_image_is_pinned_to_an_exact_version():
+    for name, service in services().items():
+        image = service["image"]
+        if "build" in service:
+            assert image == "activelog:local", f"{name}: the locally built app image"
+            continue
+        repository, _, tag = image.rpartition(":")
+        assert repository and "/" not in tag, f"{name}: {image} has no tag"
+        pattern = EXACT_POSTGRES_TAG if repository == "postgres" else EXACT_TAG
+        assert pattern.fullmatch(tag), f"{name}: pin an exact released version, not {image}"
+
+
+def test_the_tag_checks_refuse_floating_tags():
+    for tag in ("latest", "7", "7-alpine", "7.2", "7.2-alpine", "2", "v3", "v3.13", "0.160", "16.15.x"):
+        assert not EXACT_TAG.fullmatch(tag), tag
+    for tag in ("7.2.15-alpine", "v3.13.3", "0.160.0", "2.21.0", "v0.20.1", "13.3.2"):
+        assert EXACT_TAG.fullmatch(tag), tag
+    assert EXACT_POSTGRES_TAG.fullmatch("16.15-alpine")
+    for tag in ("16", "16-alpine", "latest", "alpine"):
+        assert not EXACT_POSTGRES_TAG.fullmatch(tag), tag
+
+
+def test_no_minio_left():
+    """MinIO stopped publishing images; the stack's S3 is moto's server."""
+    for path in (COMPOSE_FILE, COLLECTOR_CONFIG):
+        assert "minio" not in path.read_text().lower(), path.name
+    assert "minio" not in set(services()) | set(compose().get("volumes", {}))
+
+
+def test_s3_runs_the_moto_version_the_suite_pins():
+    """One moto: the createbuckets and storage tests below run the pinned package; the stack, its image."""
+    pinned = re.search(r"^moto(?:\[[\w,]+\])?==([\w.]+)", REQUIREMENTS_DEV.read_text(), re.M)
+    assert pinned, "requirements-dev.txt pins moto"
+    assert services()["s3"]["image"] == f"motoserver/moto:{pinned[1]}"
+
+
+def test_jaeger_is_v2():
+    image = services()["jaeger"]["image"]
+    repository, _, tag = image.rpartition(":")
+    assert repository == "jaegertracing/jaeger" and tag.split(".")[0] == "2", image
+    env = environment("jaeger")
+    assert not {"COLLECTOR_OTLP_ENABLED", "SPAN_STORAGE_TYPE"} & set(env), "v1 settings; v2 ignores them"
+    assert env.get("JAEGER_LISTEN_HOST") == "0.0.0.0", "v2 listens on localhost only unless told"
+
+
+def test_prometheus_is_the_current_lts_line():
+    tag = services()["prometheus"]["image"].rpartition(":")[2]
+    assert tag.startswith(f"v{PROMETHEUS_LTS}."), tag
 
 
 def test_app_image_services_share_one_build_of_the_repository():
@@ -207,8 +273,8 @@ def test_app_containers_mirror_the_task_definition_shape():
         service = services()[name]
         assert service.get("read_only") is True, name
         assert "/tmp" in service.get("tmpfs", []), name
-    web_env = environment("web")
-    assert web_env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+        # Multiprocess metrics: gunicorn's workers, Celery's pool processes.
+        assert environment(name)["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/"), name
     # stop_grace_period above gunicorn's graceful_timeout, or compose SIGKILLs in-flight requests.
     graceful = int(re.search(r'GUNICORN_GRACEFUL_TIMEOUT",\s*(\d+)', (ROOT / "gunicorn.conf.py").read_text())[1])
     assert int(services()["web"]["stop_grace_period"].removesuffix("s")) > graceful
@@ -248,17 +314,83 @@ def test_backing_services_match_the_app_urls():
         assert (url.scheme, url.hostname, url.port) == ("redis", "redis", 6379), name
     assert env["REDIS_URL"] != env["CELERY_BROKER_URL"], "cache and broker in separate Redis databases"
     s3 = urlparse(env["AWS_S3_ENDPOINT_URL"])
-    assert (s3.hostname, s3.port) == ("minio", 9000)
-    minio = environment("minio")
-    assert (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"]) == (
-        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
-    )
+    moto_port = int(environment("s3").get("MOTO_PORT", "5000"))  # moto's default
+    assert (s3.scheme, s3.hostname, s3.port) == ("http", "s3", moto_port)
+    # Presigned links carry the endpoint: with "127.0.0.1 s3" in /etc/hosts they open from this
+    # machine only if the host port is the same.
+    assert (moto_port, moto_port) in [(h, c) for _, h, c in _published("s3")]
+    assert '"127.0.0.1 s3"' in COMPOSE_FILE.read_text().split("\nname:")[0]
+    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"], "botocore signs with them; moto takes any"
     buckets = environment("createbuckets")
     for name, value in buckets.items():
         assert env[name] == value, f"createbuckets and the app disagree on {name}"
     otel = urlparse(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
     assert (otel.scheme, otel.hostname, otel.port) == ("http", "otel-collector", 4318)
     assert "CLOUDWATCH_LOG_GROUP" not in env, "logs stay on stdout locally"
+
+
+def _postgres_init_scripts() -> list[Path]:
+    (source,) = [src for src, target in _volumes("postgres") if target == "/docker-entrypoint-initdb.d"]
+    assert source.startswith("./"), "the init scripts come from the repository"
+    return sorted((ROOT / source).glob("*.sql"))
+
+
+def test_postgres_preloads_pg_stat_statements_and_creates_the_extension_at_init():
+    command = services()["postgres"]["command"]
+    assert command[0] == "postgres", "the image's entrypoint runs the init scripts, then this"
+    settings = [command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "-c"]
+    assert "shared_preload_libraries=pg_stat_statements" in settings
+    assert "pg_stat_statements.track=all" in settings
+    scripts = _postgres_init_scripts()
+    assert [s.name for s in scripts] == ["01-pg-stat-statements.sql"]
+    assert re.search(r"^CREATE EXTENSION IF NOT EXISTS pg_stat_statements;", scripts[0].read_text(), re.M)
+    # Init scripts run on an empty volume only: the compose file says what to do on an old one.
+    assert "only when it initialises an empty data volume" in COMPOSE_FILE.read_text()
+
+
+def test_postgres_init_script_runs_on_postgresql():
+    """The script itself, on the suite's PostgreSQL server (its maintenance database, which exists
+    whether or not the suite's database does), in a transaction rolled back afterwards."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("DATABASE_URL is not PostgreSQL")
+    import psycopg
+
+    with psycopg.connect(url, dbname="postgres", connect_timeout=10) as connection:
+        available = connection.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'"
+        ).fetchone()
+        if not available:
+            pytest.skip("pg_stat_statements is not installed on this PostgreSQL")
+        try:
+            for script in _postgres_init_scripts():
+                connection.execute(script.read_text())
+            installed = connection.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+            assert installed.fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            pytest.skip("creating the extension needs a superuser (the compose POSTGRES_USER is one)")
+        finally:
+            connection.rollback()
+
+
+def test_postgres_exporter_reads_the_compose_postgres_with_stat_statements():
+    dsn = urlparse(environment("postgres-exporter")["DATA_SOURCE_NAME"])
+    pg = environment("postgres")
+    assert (dsn.scheme, dsn.hostname, dsn.port) == ("postgresql", "postgres", 5432)
+    assert (dsn.username, dsn.password, dsn.path.lstrip("/")) == (
+        pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], pg["POSTGRES_DB"],
+    )
+    command = services()["postgres-exporter"]["command"]
+    assert "--collector.stat_statements" in command
+    assert "--collector.stat_statements.include_query" in command, "the statements' text for the dashboards"
+    assert not [arg for arg in command if arg.startswith("--extend.query-path")], "stat_statements twice"
+    assert _depends_on("postgres-exporter")["postgres"] == "service_healthy"
+
+
+def test_redis_exporter_reads_the_compose_redis():
+    url = urlparse(environment("redis-exporter")["REDIS_ADDR"])
+    assert (url.scheme, url.hostname, url.port) == ("redis", "redis", 6379)
+    assert _depends_on("redis-exporter")["redis"] == "service_healthy"
 
 
 def test_compose_interpolation_only_where_intended():
@@ -399,6 +531,27 @@ def test_named_volumes_are_declared_and_bind_mounts_exist():
     assert ("postgres-data", "/var/lib/postgresql/data") in _volumes("postgres")
 
 
+def _declared_ports(service: str) -> set[int]:
+    """Container ports the service declares: published ones and ``expose`` (compose network only)."""
+    exposed = {int(str(port).split("/")[0]) for port in services()[service].get("expose", [])}
+    return exposed | {container for _, _, container in _published(service)}
+
+
+def listening_port(service: str) -> int:
+    """The port the service's own configuration makes its process listen on."""
+    command = services()[service].get("command") or []
+    flags = [m[1] for arg in command if (m := re.fullmatch(r"--?web\.listen-address=[^:]*:(\d+)", str(arg)))]
+    if flags:
+        return int(flags[-1])
+    env = environment(service)
+    for name in ("CELERY_METRICS_PORT", "PORT"):  # the worker's metrics; gunicorn's bind (gunicorn.conf.py)
+        if name in env:
+            return int(env[name])
+    repository = services()[service].get("image", "").rpartition(":")[0]
+    assert repository in IMAGE_DEFAULT_PORTS, f"{service}: cannot tell which port it listens on"
+    return IMAGE_DEFAULT_PORTS[repository]
+
+
 def _published(service: str) -> list[tuple[str, int, int]]:
     published = []
     for port in services()[service].get("ports", []):
@@ -437,6 +590,50 @@ def test_prometheus_mounts_the_local_config_and_rules():
     assert "--config.file=/etc/prometheus/prometheus.yml" in command
 
 
+def scrape_targets() -> dict[str, list[str]]:
+    config = yaml.safe_load(LOCAL_PROMETHEUS_CONFIG.read_text())
+    return {
+        job["job_name"]: [target for sc in job.get("static_configs", []) for target in sc["targets"]]
+        for job in config["scrape_configs"]
+    }
+
+
+def _prometheus_service() -> str:
+    (name,) = [n for n in services() if "./infra/prometheus/prometheus.local.yml" in dict(_volumes(n))]
+    return name
+
+
+def test_local_prometheus_scrapes_exactly_the_local_stack():
+    """The exporters production has: the app, the worker, PostgreSQL, Redis, Prometheus itself."""
+    targets = [target for job in scrape_targets().values() for target in job]
+    assert sorted(targets) == sorted(EXPECTED_SCRAPE_TARGETS)
+
+
+@pytest.mark.parametrize("target", sorted(EXPECTED_SCRAPE_TARGETS))
+def test_expected_scrape_target_is_a_service_listening_on_that_port(target):
+    host, port = target.rsplit(":", 1)
+    service = _prometheus_service() if host == "localhost" else host  # localhost: Prometheus' own container
+    assert service in services(), f"{target}: no service {service}"
+    assert listening_port(service) == int(port), f"{target}: {service} listens on {listening_port(service)}"
+    assert int(port) in _declared_ports(service), f"{service}: declare {port} in ports or expose"
+
+
+def test_every_configured_scrape_target_is_a_service_listening_on_that_port():
+    for job, targets in scrape_targets().items():
+        for target in targets:
+            host, port = target.rsplit(":", 1)
+            service = _prometheus_service() if host == "localhost" else host
+            assert service in services(), f"job {job}: {target} is not a compose service"
+            assert listening_port(service) == int(port), f"job {job}: {service} listens on {listening_port(service)}"
+
+
+def test_the_worker_serves_its_metrics_on_the_compose_network_only():
+    env = environment("worker")
+    port = int(env["CELERY_METRICS_PORT"])
+    assert port in _declared_ports("worker") and not _published("worker")
+    assert scrape_targets().get("activelog-worker") == [f"worker:{port}"], "the worker's scrape job"
+
+
 def test_local_prometheus_scrapes_web_with_the_web_token():
     config = yaml.safe_load(LOCAL_PROMETHEUS_CONFIG.read_text())
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "activelog-web"]
@@ -460,11 +657,33 @@ def test_grafana_is_provisioned_from_the_repository():
     home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home.startswith(dashboards_path + "/")
     assert (ROOT / "infra" / "grafana" / "dashboards" / home.removeprefix(dashboards_path + "/")).exists()
-    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true" and env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
-    assert "GF_SECURITY_ADMIN_PASSWORD" in env
-    for source in yaml.safe_load(GRAFANA_DATASOURCES.read_text())["datasources"]:
-        url = urlparse(source["url"])
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false", "no anonymous access, as in production"
+    assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in env
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == "${GRAFANA_ADMIN_PASSWORD:-admin}"
+
+
+def _grafana_expand(value: str, env: dict[str, str]) -> str:
+    """Grafana's provisioning files expand $VAR and ${VAR} from its environment."""
+    def expand(match: re.Match) -> str:
+        name = match[1] or match[2]
+        assert name in env, f"the provisioning reads {name}; the grafana service does not set it"
+        return env[name]
+
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", expand, value)
+
+
+def test_grafana_data_sources_reach_the_compose_services():
+    env = environment("grafana")
+    assert env["PROMETHEUS_URL"] == "http://prometheus:9090"
+    assert env["JAEGER_URL"] == "http://jaeger:16686"
+    assert _grafana_expand("${PROMETHEUS_URL}/x $JAEGER_URL", env) == "http://prometheus:9090/x http://jaeger:16686"
+    files = sorted(GRAFANA_DATASOURCES.glob("*.yml"))
+    sources = [source for f in files for source in yaml.safe_load(f.read_text())["datasources"]]
+    assert {s["type"] for s in sources} >= {"prometheus", "jaeger"}, sources
+    for source in sources:
+        url = urlparse(_grafana_expand(source["url"], env))
         assert url.hostname in services(), f"datasource {source['name']} points at {url.hostname}"
+        assert url.port in _declared_ports(url.hostname), f"datasource {source['name']}: {url.netloc}"
 
 
 def test_collector_config_is_mounted_and_forwards_traces_to_jaeger():
@@ -480,13 +699,15 @@ def test_collector_config_is_mounted_and_forwards_traces_to_jaeger():
         for component in pipeline[kind]:
             assert component in config[kind], f"{kind[:-1]} {component} is not defined"
     assert "otlp" in pipeline["receivers"] and "batch" in pipeline["processors"]
-    jaeger = [e for e in pipeline["exporters"] if e.split("/")[0] == "otlp"]
+    # The OTLP/gRPC exporter ("otlp"; newer collectors also call it "otlp_grpc" and keep "otlp").
+    jaeger = [e for e in pipeline["exporters"] if e.split("/")[0] in {"otlp", "otlp_grpc"}]
     assert jaeger, pipeline["exporters"]
     exporter = config["exporters"][jaeger[0]]
     host, port = exporter["endpoint"].split(":")
     assert (host, port) == ("jaeger", "4317") and host in services()
     assert exporter["tls"]["insecure"] is True
-    assert environment("jaeger").get("COLLECTOR_OTLP_ENABLED") == "true"
+    # Jaeger v2 receives OTLP/gRPC on 4317 on every interface (JAEGER_LISTEN_HOST, test_jaeger_is_v2).
+    assert 4317 in _declared_ports("jaeger")
     for extension in config["service"].get("extensions", []):
         assert extension in config["extensions"]
 
@@ -516,3 +737,38 @@ def test_createbuckets_creates_the_media_bucket_and_can_run_again(s3_endpoint, t
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
                       aws_access_key_id="x", aws_secret_access_key="x")  # moto accepts any key
     assert env["AWS_STORAGE_BUCKET_NAME"] in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_the_app_stores_media_in_moto_under_the_compose_host_name(s3_endpoint, tmp_path):
+    """The web service's storage settings against moto, reached as "s3" like on the compose network
+    (the name resolves to this machine here): an upload, then its presigned link."""
+    compose_env = environment("web")
+    assert urlparse(compose_env["AWS_S3_ENDPOINT_URL"]).hostname == "s3"
+    port = urlparse(s3_endpoint).port
+    bucket = compose_env["AWS_STORAGE_BUCKET_NAME"]
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                 aws_access_key_id="x", aws_secret_access_key="x").create_bucket(Bucket=bucket)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **compose_env}
+    env["AWS_S3_ENDPOINT_URL"] = f"http://s3:{port}"
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)
+    env["DJANGO_SETTINGS_MODULE"] = "activelog.settings"
+    probe = (
+        "import socket\n"
+        "_resolve = socket.getaddrinfo\n"
+        "socket.getaddrinfo = lambda host, *a, **k: _resolve('127.0.0.1' if host == 's3' else host, *a, **k)\n"
+        "import urllib.request\n"
+        "import django\n"
+        "django.setup()\n"
+        "from django.core.files.base import ContentFile\n"
+        "from django.core.files.storage import default_storage\n"
+        "name = default_storage.save('local-stack-probe/hello.txt', ContentFile(b'hello from s3'))\n"
+        "url = default_storage.url(name)\n"
+        "print(url)\n"
+        "print(urllib.request.urlopen(url, timeout=10).read().decode())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    url, body = result.stdout.strip().splitlines()[-2:]
+    assert url.startswith(f"http://s3:{port}/{bucket}/local-stack-probe/hello"), url
+    assert body == "hello from s3"
