@@ -7,7 +7,9 @@
     "readonlyRootFilesystem": true,
     "privileged": false,
     "command": ["celery", "-A", "activelog", "worker", "--loglevel", "INFO", "--concurrency", "${worker_concurrency}"],
-    "portMappings": [],
+    "portMappings": [
+      {"containerPort": 9808, "hostPort": 9808, "protocol": "tcp"}
+    ],
     "environment": [
       {"name": "DJANGO_ENV", "value": "production"},
       {"name": "DJANGO_ALLOWED_HOSTS", "value": "${allowed_hosts}"},
@@ -17,6 +19,8 @@
       {"name": "AWS_REGION", "value": "${aws_region}"},
       {"name": "APP_VERSION", "value": "${app_version}"},
       {"name": "NUM_PROXIES", "value": "1"},
+      {"name": "CELERY_METRICS_PORT", "value": "9808"},
+      {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/tmp/prometheus-multiproc"},
       {"name": "CLOUDWATCH_LOG_GROUP", "value": "${app_log_group}"},
       {"name": "OTEL_SERVICE_NAME", "value": "${app_name}-worker"},
       {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4318"},

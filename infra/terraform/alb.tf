@@ -88,8 +88,9 @@ resource "aws_lb_listener" "http" {
   }
 }
 
-# Prometheus metrics are for the VPC only (scraped task by task through Cloud Map). The app also
-# checks METRICS_TOKEN; this rule makes sure the internet never even reaches it.
+# Prometheus metrics are for the VPC only (the Prometheus task scrapes each task directly). The app
+# also checks METRICS_TOKEN; this rule makes sure the internet never even reaches it, on any host
+# name (Grafana's own /metrics included): priority 1 outranks every other rule.
 resource "aws_lb_listener_rule" "block_metrics" {
   listener_arn = aws_lb_listener.https.arn
   priority     = 1
@@ -107,6 +108,52 @@ resource "aws_lb_listener_rule" "block_metrics" {
   condition {
     path_pattern {
       values = ["/metrics", "/metrics/*"]
+    }
+  }
+}
+
+# --- Grafana: https://monitoring.<domain_name> -------------------------------------------------
+# Same listener and certificate (monitoring.<domain_name> is a SAN of it, dns.tf); requests with
+# that Host header go to the Grafana tasks, everything else to the application as before.
+
+resource "aws_lb_target_group" "grafana" {
+  #checkov:skip=CKV_AWS_378: TLS terminates at the ALB; ALB -> Grafana traffic stays inside the VPC (private subnets, SG-chained).
+  name             = "${local.name}-grafana"
+  port             = local.grafana_port
+  protocol         = "HTTP"
+  protocol_version = "HTTP1"
+  target_type      = "ip"
+  vpc_id           = aws_vpc.main.id
+
+  deregistration_delay = 15
+
+  health_check {
+    enabled             = true
+    protocol            = "HTTP"
+    port                = "traffic-port"
+    path                = "/api/health"
+    matcher             = "200"
+    interval            = 30
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+
+  tags = { Name = "${local.name}-grafana" }
+}
+
+resource "aws_lb_listener_rule" "grafana" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.grafana.arn
+  }
+
+  condition {
+    host_header {
+      values = [local.monitoring_domain]
     }
   }
 }

@@ -8,9 +8,11 @@ data "aws_route53_zone" "main" {
 }
 
 resource "aws_acm_certificate" "main" {
-  domain_name       = var.domain_name
-  validation_method = "DNS"
-  key_algorithm     = "RSA_2048"
+  domain_name = var.domain_name
+  # Grafana (monitoring.tf) is served by the same ALB listener under its own name.
+  subject_alternative_names = [local.monitoring_domain]
+  validation_method         = "DNS"
+  key_algorithm             = "RSA_2048"
 
   options {
     certificate_transparency_logging_preference = "ENABLED"
@@ -51,6 +53,21 @@ resource "aws_route53_record" "app" {
 
   zone_id = data.aws_route53_zone.main.zone_id
   name    = var.domain_name
+  type    = each.key
+
+  alias {
+    name                   = aws_lb.main.dns_name
+    zone_id                = aws_lb.main.zone_id
+    evaluate_target_health = true
+  }
+}
+
+# Grafana's name -> the same ALB (the listener rule in alb.tf routes it by Host header).
+resource "aws_route53_record" "monitoring" {
+  for_each = toset(["A", "AAAA"])
+
+  zone_id = data.aws_route53_zone.main.zone_id
+  name    = local.monitoring_domain
   type    = each.key
 
   alias {

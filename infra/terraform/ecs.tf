@@ -1,6 +1,6 @@
 # ECS on Fargate: the cluster, the web (gunicorn, behind the ALB) and worker (Celery) services,
-# their first task definitions, autoscaling, Cloud Map discovery for Prometheus, the daily
-# cleanup_exports task and the one-off db-bootstrap task.
+# their first task definitions, autoscaling, the Cloud Map namespace, the daily cleanup_exports
+# task and the one-off db-bootstrap task. Prometheus and Grafana are in monitoring.tf.
 #
 # Task definitions: the container definitions are the templates in ../ecs/ (shared with the
 # deploy script, which registers a new revision per release). Terraform registers the first
@@ -38,11 +38,15 @@ resource "aws_ecs_cluster_capacity_providers" "main" {
   }
 }
 
-# --- Cloud Map: web.<namespace> resolves to the private IPs of the healthy web tasks ------------
+# --- Cloud Map ----------------------------------------------------------------------------------
+# The private namespace holds prometheus.<namespace> (Grafana's data source, monitoring.tf) and
+# web.<namespace>, the healthy web tasks (for people and tools inside the VPC). Prometheus does NOT
+# scrape through it: a MULTIVALUE answer carries at most 8 addresses and unhealthy tasks leave DNS;
+# it asks the ECS API instead (infra/prometheus/discovery).
 
 resource "aws_service_discovery_private_dns_namespace" "main" {
   name        = var.service_discovery_namespace
-  description = "${local.name}: private service discovery (Prometheus finds the web tasks here)"
+  description = "${local.name}: private service discovery (Grafana finds Prometheus here)"
   vpc         = aws_vpc.main.id
 }
 
@@ -380,11 +384,20 @@ resource "aws_cloudwatch_event_target" "cleanup_exports" {
 #    everyone).
 #  - <app user>_clone, the second user of the alternating-users rotation, member of <app user>
 #    and with `SET role` so that objects it creates (migrations) are owned by <app user> as well.
+#  - <monitoring user> LOGIN, password from monitoring-db-credentials, member of pg_monitor (reads
+#    the statistics views, nothing of the application's data), at most 3 connections: the login
+#    of postgres-exporter (monitoring.tf). Its password is set on every run from the secret (no
+#    rotation owns it), so after `terraform apply -replace=random_password.monitoring_db` run
+#    db-bootstrap again, then redeploy the prometheus service. The ALTER ROLE carries an MD5
+#    verifier, not the password: log_statement = ddl (rds.tf) writes DDL to the PostgreSQL log.
+#  - the pg_stat_statements extension in the application database (the library is preloaded by
+#    the parameter group in rds.tf; its views answer once the instance has rebooted with it).
 
 locals {
   db_bootstrap_script = <<-EOT
     set -eu
-    psql -v ON_ERROR_STOP=1 -v app_user="$APP_DB_USER" -v app_password="$APP_DB_PASSWORD" -v db_name="$PGDATABASE" <<'SQL'
+    psql -v ON_ERROR_STOP=1 -v app_user="$APP_DB_USER" -v app_password="$APP_DB_PASSWORD" -v db_name="$PGDATABASE" \
+      -v monitoring_user="$MONITORING_DB_USER" -v monitoring_password="$MONITORING_DB_PASSWORD" <<'SQL'
     SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'app_user', :'app_password')
      WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app_user') \gexec
     SELECT format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I', :'app_user' || '_clone', md5(random()::text || clock_timestamp()::text), :'app_user')
@@ -393,8 +406,14 @@ locals {
     SELECT format('GRANT %I TO CURRENT_USER', :'app_user')
      WHERE NOT pg_has_role(current_user, :'app_user', 'MEMBER') \gexec
     SELECT format('ALTER DATABASE %I OWNER TO %I', :'db_name', :'app_user') \gexec
+    SELECT format('CREATE ROLE %I LOGIN', :'monitoring_user')
+     WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'monitoring_user') \gexec
+    SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE CONNECTION LIMIT 3 PASSWORD %L', :'monitoring_user', 'md5' || md5(:'monitoring_password' || :'monitoring_user')) \gexec
+    SELECT format('GRANT pg_monitor TO %I', :'monitoring_user') \gexec
+    CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
     SQL
     echo "db-bootstrap: application database user ready"
+    echo "db-bootstrap: monitoring user and pg_stat_statements ready"
   EOT
 }
 
@@ -427,11 +446,13 @@ resource "aws_ecs_task_definition" "db_bootstrap" {
         { name = "PGSSLMODE", value = "require" },
         { name = "PGCONNECT_TIMEOUT", value = "10" },
         { name = "APP_DB_USER", value = var.db_app_username },
+        { name = "MONITORING_DB_USER", value = var.db_monitoring_username },
       ]
       secrets = [
         { name = "PGUSER", valueFrom = "${aws_db_instance.main.master_user_secret[0].secret_arn}:username::" },
         { name = "PGPASSWORD", valueFrom = "${aws_db_instance.main.master_user_secret[0].secret_arn}:password::" },
         { name = "APP_DB_PASSWORD", valueFrom = "${aws_secretsmanager_secret.app_db.arn}:password::" },
+        { name = "MONITORING_DB_PASSWORD", valueFrom = "${aws_secretsmanager_secret.monitoring_db.arn}:password::" },
       ]
       logConfiguration = {
         logDriver = "awslogs"

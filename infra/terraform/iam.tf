@@ -282,7 +282,7 @@ resource "aws_iam_role_policy" "events_run_task" {
 
 resource "aws_iam_role" "db_bootstrap_execution" {
   name               = "${local.name}-db-bootstrap-execution"
-  description        = "ECS agent for the ${local.name} db-bootstrap task: master + app DB secrets, ops logs"
+  description        = "ECS agent for the ${local.name} db-bootstrap task: master, app and monitoring DB secrets, ops logs"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
@@ -294,11 +294,12 @@ data "aws_iam_policy_document" "db_bootstrap_execution" {
   }
 
   statement {
-    sid     = "MasterAndAppDbSecrets"
+    sid     = "MasterAppAndMonitoringDbSecrets"
     actions = ["secretsmanager:GetSecretValue"]
     resources = [
       aws_db_instance.main.master_user_secret[0].secret_arn,
       aws_secretsmanager_secret.app_db.arn,
+      aws_secretsmanager_secret.monitoring_db.arn,
     ]
   }
 

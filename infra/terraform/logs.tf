@@ -13,6 +13,10 @@ locals {
     ops = "/ecs/${local.name}/ops"
     # ECS Exec session transcripts.
     exec = "/ecs/${local.name}/exec"
+    # Monitoring (monitoring.tf): Prometheus and its sidecars (stream prefixes prometheus,
+    # ecs-discovery, postgres-exporter, redis-exporter), Grafana.
+    prometheus = "/ecs/${local.name}/prometheus"
+    grafana    = "/ecs/${local.name}/grafana"
   }
 }
 

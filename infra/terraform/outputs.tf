@@ -72,9 +72,11 @@ output "secret_arns" {
   value = merge(
     { for name, secret in aws_secretsmanager_secret.app : name => secret.arn },
     {
-      REDIS_AUTH_TOKEN   = aws_secretsmanager_secret.redis_auth_token.arn
-      APP_DB_CREDENTIALS = aws_secretsmanager_secret.app_db.arn
-      RDS_MASTER         = aws_db_instance.main.master_user_secret[0].secret_arn
+      REDIS_AUTH_TOKEN          = aws_secretsmanager_secret.redis_auth_token.arn
+      APP_DB_CREDENTIALS        = aws_secretsmanager_secret.app_db.arn
+      RDS_MASTER                = aws_db_instance.main.master_user_secret[0].secret_arn
+      GRAFANA_ADMIN_PASSWORD    = aws_secretsmanager_secret.grafana_admin.arn
+      MONITORING_DB_CREDENTIALS = aws_secretsmanager_secret.monitoring_db.arn
     },
   )
 }
@@ -114,9 +116,27 @@ output "log_groups" {
   value       = { for key, group in aws_cloudwatch_log_group.main : key => group.name }
 }
 
-output "prometheus_dns_sd_name" {
-  description = "Cloud Map name Prometheus resolves (dns_sd_configs, type A, port 8080) to find the web tasks."
-  value       = "${aws_service_discovery_service.web.name}.${aws_service_discovery_private_dns_namespace.main.name}"
+output "monitoring_url" {
+  description = "Grafana (user admin, password in the grafana-admin-password secret)."
+  value       = "https://${local.monitoring_domain}"
+}
+
+output "prometheus_internal_url" {
+  description = "Prometheus inside the VPC (Cloud Map name; Grafana's data source). Not reachable from outside."
+  value       = local.prometheus_url
+}
+
+output "monitoring_ecr_repository_urls" {
+  description = "Push the monitoring images here, tagged with monitoring_image_tag (tags are immutable)."
+  value       = { for name, repository in aws_ecr_repository.monitoring : name => repository.repository_url }
+}
+
+output "monitoring_services" {
+  description = "ECS services of the monitoring stack."
+  value = {
+    prometheus = aws_ecs_service.prometheus.name
+    grafana    = aws_ecs_service.grafana.name
+  }
 }
 
 output "alarm_topic_arn" {

@@ -5,7 +5,7 @@
 #   web     web_max_count (10) x gunicorn_workers (2) x database_pool_max_size (4)  = 80
 #   worker  worker_max_count (4) x worker_concurrency (2) x database_pool_max_size (4) = 32
 #   one-off tasks (migrations, cleanup_exports) 2 x 4                                 =  8
-#   people, rotation Lambda, db-bootstrap, monitoring                                 = 10
+#   people, rotation Lambda, db-bootstrap, postgres-exporter (1)                      = 10
 #   total with the defaults                                                           = 130 <= max_connections 200
 # The precondition on aws_db_instance.main fails the plan if a change to the sizes breaks it.
 
@@ -27,7 +27,7 @@ resource "aws_db_subnet_group" "main" {
 resource "aws_db_parameter_group" "main" {
   name_prefix = "${local.name}-postgres16-"
   family      = "postgres16"
-  description = "${local.name}: TLS only, connection limit, slow-query logging"
+  description = "${local.name}: TLS only, connection limit, slow-query logging, pg_stat_statements"
 
   # Refuse every connection that does not use TLS.
   parameter {
@@ -56,6 +56,20 @@ resource "aws_db_parameter_group" "main" {
   parameter {
     name  = "log_lock_waits"
     value = "1"
+  }
+
+  # Per-statement statistics for postgres-exporter (--collector.stat_statements): the library is
+  # loaded at server start (static: applied at the next reboot), the extension is created in the
+  # application database by the db-bootstrap task (ecs.tf). Top-level statements only.
+  parameter {
+    name         = "shared_preload_libraries"
+    value        = "pg_stat_statements"
+    apply_method = "pending-reboot"
+  }
+
+  parameter {
+    name  = "pg_stat_statements.track"
+    value = "top"
   }
 
   lifecycle {

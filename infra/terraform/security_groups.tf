@@ -1,4 +1,6 @@
 # Security groups, chained: internet -> ALB (80/443) -> web tasks (8080) -> RDS (5432) / Redis (6379).
+# Monitoring (monitoring.tf): ALB -> Grafana (3000) -> Prometheus (9090) -> web (8080) / worker (9808)
+# metrics, and the exporters in the Prometheus task -> RDS / Redis; Prometheus -> EFS (2049).
 # Only the ALB accepts traffic from the internet. Groups are declared without inline rules (so that
 # Terraform also removes the default allow-all egress) and every rule is its own resource.
 
@@ -16,7 +18,7 @@ resource "aws_security_group" "alb" {
 
 resource "aws_security_group" "web" {
   name        = "${local.name}-web"
-  description = "Web tasks: 8080 from the ALB (and optional Prometheus scrapers) only"
+  description = "Web tasks: 8080 from the ALB and the Prometheus task only"
   vpc_id      = aws_vpc.main.id
 
   tags = { Name = "${local.name}-web" }
@@ -28,7 +30,7 @@ resource "aws_security_group" "web" {
 
 resource "aws_security_group" "worker" {
   name        = "${local.name}-worker"
-  description = "Celery worker and one-off tasks (migrations, cleanup, db-bootstrap): no inbound traffic"
+  description = "Celery worker and one-off tasks (migrations, cleanup, db-bootstrap): worker metrics 9808 from Prometheus only"
   vpc_id      = aws_vpc.main.id
 
   tags = { Name = "${local.name}-worker" }
@@ -40,7 +42,7 @@ resource "aws_security_group" "worker" {
 
 resource "aws_security_group" "rds" {
   name        = "${local.name}-rds"
-  description = "PostgreSQL: 5432 from the application tasks and the rotation Lambda only"
+  description = "PostgreSQL: 5432 from the application tasks, postgres-exporter and the rotation Lambda only"
   vpc_id      = aws_vpc.main.id
 
   tags = { Name = "${local.name}-rds" }
@@ -52,7 +54,7 @@ resource "aws_security_group" "rds" {
 
 resource "aws_security_group" "redis" {
   name        = "${local.name}-redis"
-  description = "Redis: 6379 from the application tasks only"
+  description = "Redis: 6379 from the application tasks and redis-exporter only"
   vpc_id      = aws_vpc.main.id
 
   tags = { Name = "${local.name}-redis" }
@@ -130,17 +132,24 @@ resource "aws_vpc_security_group_ingress_rule" "web_from_alb" {
   referenced_security_group_id = aws_security_group.alb.id
 }
 
-# Prometheus discovers the tasks through Cloud Map and scrapes /metrics on 8080 directly (the ALB
-# never routes /metrics). Only the security groups listed in var.prometheus_security_group_ids.
+# The Prometheus task scrapes /metrics on 8080 of every web task directly (the ALB never routes
+# /metrics), and the Celery worker's metrics endpoint on 9808 (CELERY_METRICS_PORT).
 resource "aws_vpc_security_group_ingress_rule" "web_from_prometheus" {
-  for_each = toset(var.prometheus_security_group_ids)
-
   security_group_id            = aws_security_group.web.id
   description                  = "Prometheus scrape of /metrics"
   ip_protocol                  = "tcp"
   from_port                    = local.app_port
   to_port                      = local.app_port
-  referenced_security_group_id = each.value
+  referenced_security_group_id = aws_security_group.prometheus.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "worker_from_prometheus" {
+  security_group_id            = aws_security_group.worker.id
+  description                  = "Prometheus scrape of the Celery worker's metrics"
+  ip_protocol                  = "tcp"
+  from_port                    = local.worker_metrics_port
+  to_port                      = local.worker_metrics_port
+  referenced_security_group_id = aws_security_group.prometheus.id
 }
 
 # --- Egress shared by the web and worker tasks --------------------------------------------------
@@ -200,6 +209,24 @@ resource "aws_vpc_security_group_ingress_rule" "rds_from_tasks" {
   referenced_security_group_id = each.value
 }
 
+resource "aws_vpc_security_group_ingress_rule" "rds_from_prometheus" {
+  security_group_id            = aws_security_group.rds.id
+  description                  = "PostgreSQL from postgres-exporter (Prometheus task)"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = aws_security_group.prometheus.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "redis_from_prometheus" {
+  security_group_id            = aws_security_group.redis.id
+  description                  = "Redis from redis-exporter (Prometheus task)"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = aws_security_group.prometheus.id
+}
+
 resource "aws_vpc_security_group_ingress_rule" "rds_from_rotation" {
   security_group_id            = aws_security_group.rds.id
   description                  = "PostgreSQL from the Secrets Manager rotation Lambda"
@@ -234,6 +261,132 @@ resource "aws_vpc_security_group_egress_rule" "rotation_to_rds" {
 resource "aws_vpc_security_group_egress_rule" "rotation_https" {
   security_group_id = aws_security_group.db_rotation.id
   description       = "HTTPS to the Secrets Manager API (through the NAT gateway)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+# --- Monitoring (monitoring.tf) ---------------------------------------------------------------
+
+resource "aws_security_group" "prometheus" {
+  name        = "${local.name}-prometheus"
+  description = "Prometheus task: 9090 from Grafana; scrapes web/worker, exporters reach RDS/Redis, TSDB on EFS"
+  vpc_id      = aws_vpc.main.id
+
+  tags = { Name = "${local.name}-prometheus" }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_security_group" "grafana" {
+  name        = "${local.name}-grafana"
+  description = "Grafana tasks: 3000 from the ALB only; queries Prometheus on 9090"
+  vpc_id      = aws_vpc.main.id
+
+  tags = { Name = "${local.name}-grafana" }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_security_group" "efs" {
+  name        = "${local.name}-efs"
+  description = "EFS mount targets of the Prometheus TSDB: NFS (2049) from the Prometheus task only"
+  vpc_id      = aws_vpc.main.id
+
+  tags = { Name = "${local.name}-efs" }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_grafana" {
+  security_group_id            = aws_security_group.alb.id
+  description                  = "Forward monitoring.<domain> requests and health checks to Grafana"
+  ip_protocol                  = "tcp"
+  from_port                    = local.grafana_port
+  to_port                      = local.grafana_port
+  referenced_security_group_id = aws_security_group.grafana.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "grafana_from_alb" {
+  security_group_id            = aws_security_group.grafana.id
+  description                  = "Grafana from the ALB"
+  ip_protocol                  = "tcp"
+  from_port                    = local.grafana_port
+  to_port                      = local.grafana_port
+  referenced_security_group_id = aws_security_group.alb.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "grafana_to_prometheus" {
+  security_group_id            = aws_security_group.grafana.id
+  description                  = "Grafana's data source queries"
+  ip_protocol                  = "tcp"
+  from_port                    = local.prometheus_port
+  to_port                      = local.prometheus_port
+  referenced_security_group_id = aws_security_group.prometheus.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "prometheus_from_grafana" {
+  security_group_id            = aws_security_group.prometheus.id
+  description                  = "Prometheus HTTP API from Grafana"
+  ip_protocol                  = "tcp"
+  from_port                    = local.prometheus_port
+  to_port                      = local.prometheus_port
+  referenced_security_group_id = aws_security_group.grafana.id
+}
+
+# What the Prometheus task reaches: the scrape targets, the data stores (exporters), its EFS.
+locals {
+  prometheus_egress = {
+    web    = { port = local.app_port, group = aws_security_group.web.id, what = "scrape web tasks (/metrics)" }
+    worker = { port = local.worker_metrics_port, group = aws_security_group.worker.id, what = "scrape worker tasks (Celery metrics)" }
+    rds    = { port = 5432, group = aws_security_group.rds.id, what = "postgres-exporter -> PostgreSQL" }
+    redis  = { port = 6379, group = aws_security_group.redis.id, what = "redis-exporter -> Redis (TLS)" }
+    efs    = { port = 2049, group = aws_security_group.efs.id, what = "NFS (TLS) to the TSDB file system" }
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "prometheus" {
+  for_each = local.prometheus_egress
+
+  security_group_id            = aws_security_group.prometheus.id
+  description                  = each.value.what
+  ip_protocol                  = "tcp"
+  from_port                    = each.value.port
+  to_port                      = each.value.port
+  referenced_security_group_id = each.value.group
+}
+
+resource "aws_vpc_security_group_ingress_rule" "efs_from_prometheus" {
+  security_group_id            = aws_security_group.efs.id
+  description                  = "NFS from the Prometheus task"
+  ip_protocol                  = "tcp"
+  from_port                    = 2049
+  to_port                      = 2049
+  referenced_security_group_id = aws_security_group.prometheus.id
+}
+
+# AWS APIs over HTTPS through the NAT gateway, like the application tasks: ECR (images), Secrets
+# Manager (secrets at start), CloudWatch Logs, the ECS API (discovery), EFS mount helper IAM auth.
+# Public images (the exporters) come from their registries over HTTPS as well.
+locals {
+  monitoring_security_groups = {
+    prometheus = aws_security_group.prometheus.id
+    grafana    = aws_security_group.grafana.id
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "monitoring_https" {
+  for_each = local.monitoring_security_groups
+
+  security_group_id = each.value
+  description       = "HTTPS to AWS APIs and image registries"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443

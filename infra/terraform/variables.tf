@@ -87,14 +87,8 @@ variable "single_nat_gateway" {
   default     = false
 }
 
-variable "prometheus_security_group_ids" {
-  description = "Security groups of Prometheus servers allowed to scrape web tasks on 8080 (found via Cloud Map). Empty = none."
-  type        = list(string)
-  default     = []
-}
-
 variable "service_discovery_namespace" {
-  description = "Private Cloud Map DNS namespace; web tasks register as web.<namespace> (A records)."
+  description = "Private Cloud Map DNS namespace: prometheus.<namespace> is Grafana's data source; web tasks also register as web.<namespace> (A records, not used for scraping)."
   type        = string
   default     = "activelog.internal"
 }
@@ -338,6 +332,12 @@ variable "db_bootstrap_image" {
   default     = "public.ecr.aws/docker/library/postgres:16-alpine"
 }
 
+variable "db_monitoring_username" {
+  description = "Read-only PostgreSQL login of postgres-exporter (pg_monitor; created by the db-bootstrap task)."
+  type        = string
+  default     = "activelog_monitoring"
+}
+
 # --- Redis ------------------------------------------------------------------------------------
 
 variable "redis_node_type" {
@@ -430,4 +430,74 @@ variable "alarm_db_free_storage_bytes" {
   description = "RDS FreeStorageSpace below this raises the alarm."
   type        = number
   default     = 5368709120 # 5 GiB
+}
+
+# --- Monitoring (monitoring.tf) ---------------------------------------------------------------
+
+variable "monitoring_image_tag" {
+  description = "Tag (git SHA) of the three monitoring images in ECR: <name>/prometheus, <name>/grafana, <name>/ecs-discovery (README, \"Monitoring in AWS\")."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.monitoring_image_tag)) && var.monitoring_image_tag != "latest"
+    error_message = "monitoring_image_tag must be a valid, immutable Docker tag (not 'latest'), normally the git SHA."
+  }
+}
+
+variable "prometheus_retention" {
+  description = "How long Prometheus keeps samples (--storage.tsdb.retention.time), e.g. 30d, 8w."
+  type        = string
+  default     = "30d"
+
+  validation {
+    condition     = can(regex("^[0-9]+(h|d|w|y)$", var.prometheus_retention))
+    error_message = "prometheus_retention must be a Prometheus duration in hours, days, weeks or years, e.g. 30d."
+  }
+}
+
+variable "prometheus_discovery_interval" {
+  description = "Seconds between two ECS discovery rounds of the Prometheus sidecar (the container health check allows up to 100)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.prometheus_discovery_interval >= 5 && var.prometheus_discovery_interval <= 100
+    error_message = "prometheus_discovery_interval must be between 5 and 100 seconds."
+  }
+}
+
+variable "prometheus_cpu" {
+  description = "Fargate CPU units of the Prometheus task (Prometheus, discovery and two exporters)."
+  type        = number
+  default     = 512
+}
+
+variable "prometheus_memory" {
+  description = "Fargate memory (MiB) of the Prometheus task."
+  type        = number
+  default     = 2048
+}
+
+variable "grafana_cpu" {
+  description = "Fargate CPU units of the Grafana task."
+  type        = number
+  default     = 256
+}
+
+variable "grafana_memory" {
+  description = "Fargate memory (MiB) of the Grafana task."
+  type        = number
+  default     = 512
+}
+
+variable "postgres_exporter_image" {
+  description = "postgres_exporter image (pinned tag), a sidecar of the Prometheus task."
+  type        = string
+  default     = "quay.io/prometheuscommunity/postgres-exporter:v0.20.1" # quay.io: no Docker Hub pull limits
+}
+
+variable "redis_exporter_image" {
+  description = "redis_exporter image (pinned tag), a sidecar of the Prometheus task."
+  type        = string
+  default     = "oliver006/redis_exporter:v1.90.0"
 }

@@ -5,7 +5,9 @@ task definition templates (infra/ecs), the migration one-off of scripts/deploy.p
 overrides of the scheduled tasks in infra/terraform/ecs.tf. Each runs as a subprocess from the
 repository root with exactly that argv, the task definition's environment, local stand-ins for its
 secrets (a fresh PostgreSQL database, Redis db 14, moto for AWS) and a PROMETHEUS_MULTIPROC_DIR
-that does not exist yet, as /tmp is an empty volume when a Fargate task starts.
+that does not exist yet, as /tmp is an empty volume when a Fargate task starts. The worker also
+serves its metrics on its task definition's CELERY_METRICS_PORT (9808, scraped by Prometheus in
+AWS): the test scrapes it while the worker runs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,10 +193,21 @@ def shipped_records(aws_endpoint: str) -> list[tuple[str, dict]]:
     return records
 
 
+def scrape_worker_metrics(env: dict) -> tuple[int, str, str]:
+    """GET /metrics on the worker's CELERY_METRICS_PORT, as Prometheus' activelog-worker job does."""
+    url = f"http://127.0.0.1:{env['CELERY_METRICS_PORT']}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.headers.get("Content-Type", ""), response.read().decode()
+
+
 def run_worker(command: EcsCommand, env: dict) -> list[str]:
-    """Starts, answers `celery inspect ping`, then stops cleanly on SIGTERM (ECS's stop)."""
+    """Starts, answers `celery inspect ping` and a scrape of its metrics port, then stops cleanly on
+    SIGTERM (ECS's stop)."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     node = f"celery@{socket.gethostname()}"
+    port = int(env["CELERY_METRICS_PORT"])
+    with socket.socket() as probe:  # the port the task definition names must be free here
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is already in use on this machine"
     with Program(list(command.argv), env, stop_timeout=40) as worker:
         deadline = time.monotonic() + 90
         answered = False
@@ -204,6 +218,11 @@ def run_worker(command: EcsCommand, env: dict) -> list[str]:
             time.sleep(0.5)
         output = "\n".join(worker.lines()[-60:])
         assert answered, f"the worker never answered ping (exit code {worker.process.poll()}):\n{output}"
+        status, content_type, body = scrape_worker_metrics(env)
+        assert status == 200 and content_type.startswith("text/plain"), (status, content_type)
+        # The pool processes' samples, read from the multiprocess directory (activelog/metrics.py).
+        assert re.search(r"^activelog_\w+(\{[^}]*\})? ", body, re.MULTILINE), body[:2000]
+        assert any(path.suffix == ".db" for path in Path(env["PROMETHEUS_MULTIPROC_DIR"]).iterdir())
         worker.process.send_signal(signal.SIGTERM)
         code = worker.stop()
     output = "\n".join(worker.lines()[-60:])
@@ -219,6 +238,9 @@ def test_the_command_runs_in_a_fresh_task(command, database_url, aws, task_metad
                            metadata_uri=task_metadata)
 
     if command.long_running:
+        # Exactly the task definition's metrics settings (infra/ecs/worker.containers.json.tpl).
+        assert env["CELERY_METRICS_PORT"] == "9808"
+        assert {m["containerPort"] for m in app_container(command.task)["portMappings"]} == {9808}
         lines = run_worker(command, env)
         # The pool processes ship their own records (their CloudWatch handler is set up after fork).
         ready = [(stream, r) for stream, r in shipped_records(aws) if r["message"].startswith("worker process ready")]

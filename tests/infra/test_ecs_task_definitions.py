@@ -224,11 +224,20 @@ def test_web_health_check_is_python_against_liveness():
 def test_worker_container():
     container = app_container(task_definition("worker"))
     assert container["name"] == "worker"
-    assert container["portMappings"] == []
     assert container["command"] == ["celery", "-A", "activelog", "worker", "--loglevel", "INFO", "--concurrency", "2"]
     assert "healthCheck" not in container
     env = environment(container)
     assert "PORT" not in env and "GUNICORN_WORKERS" not in env
+
+
+def test_worker_serves_its_metrics_on_9808_for_prometheus():
+    """activelog/celery.py starts the worker's /metrics on CELERY_METRICS_PORT; the pool processes'
+    samples reach it through the multiprocess directory (the exports counters are incremented there)."""
+    container = app_container(task_definition("worker"))
+    env = environment(container)
+    assert env["CELERY_METRICS_PORT"] == "9808"
+    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")  # the writable volume
+    assert container["portMappings"] == [{"containerPort": 9808, "hostPort": 9808, "protocol": "tcp"}]
 
 
 @pytest.mark.parametrize("kind", ["web", "worker"])

@@ -39,6 +39,8 @@ ACTIONS_ALLOWED_ON_ANY_RESOURCE = {
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
     "logs:DescribeLogGroups",
+    # Only together with an ecs:cluster condition (asserted in test_monitoring_terraform.py).
+    "ecs:ListTasks",
 }
 INTERNET = {"0.0.0.0/0", "::/0"}
 APP_SECRETS = {
@@ -315,19 +317,20 @@ def test_security_groups_are_chained_alb_to_tasks_to_data_stores(tf):
         source = sg_name(source) if source.startswith("${aws_security_group.") else source
         ingress.setdefault(target, []).append((source, rule["from_port"], rule["to_port"]))
 
-    assert ingress["web"] == [("alb", 8080, 8080)]  # (+ optional Prometheus scrapers, none by default)
-    assert "worker" not in ingress  # the worker and one-off tasks accept nothing
-    assert sorted(ingress["rds"]) == [("db_rotation", 5432, 5432), ("web", 5432, 5432), ("worker", 5432, 5432)]
-    assert sorted(ingress["redis"]) == [("web", 6379, 6379), ("worker", 6379, 6379)]
+    assert sorted(ingress["web"]) == [("alb", 8080, 8080), ("prometheus", 8080, 8080)]
+    # The worker and one-off tasks accept nothing but the Prometheus scrape of the worker's metrics.
+    assert ingress["worker"] == [("prometheus", 9808, 9808)]
+    assert sorted(ingress["rds"]) == [
+        ("db_rotation", 5432, 5432), ("prometheus", 5432, 5432), ("web", 5432, 5432), ("worker", 5432, 5432),
+    ]
+    assert sorted(ingress["redis"]) == [("prometheus", 6379, 6379), ("web", 6379, 6379), ("worker", 6379, 6379)]
+    assert ingress["grafana"] == [("alb", 3000, 3000)]
+    assert ingress["prometheus"] == [("grafana", 9090, 9090)]
+    assert ingress["efs"] == [("prometheus", 2049, 2049)]
+    assert set(ingress) == {"web", "worker", "rds", "redis", "grafana", "prometheus", "efs"}
     assert "db_rotation" not in ingress
-
-    # The optional Prometheus rule only opens 8080 on web, to security groups the operator names.
-    prometheus = tf.resource("aws_vpc_security_group_ingress_rule", "web_from_prometheus")
-    assert prometheus["for_each"] == "${toset(var.prometheus_security_group_ids)}"
-    assert tf.default("prometheus_security_group_ids") == []
-    assert sg_name(prometheus["security_group_id"]) == "web"
-    assert (prometheus["from_port"], prometheus["to_port"]) == ("${local.app_port}", "${local.app_port}")
-    assert prometheus["referenced_security_group_id"] == "${each.value}"
+    # Scrapers are the stack's own Prometheus, not a list of outside security groups.
+    assert "prometheus_security_group_ids" not in tf.variables
 
 
 def test_egress_to_the_internet_is_https_only(tf):
@@ -338,9 +341,9 @@ def test_egress_to_the_internet_is_https_only(tf):
             assert "referenced_security_group_id" in rule, name
     alb_egress = [rule for _, rule in _rules(tf, "aws_vpc_security_group_egress_rule")
                   if sg_name(rule["security_group_id"]) == "alb"]
-    assert [(sg_name(rule["referenced_security_group_id"]), resolve(tf, rule["from_port"])) for rule in alb_egress] == [
-        ("web", 8080)
-    ]
+    assert sorted(
+        (sg_name(rule["referenced_security_group_id"]), resolve(tf, rule["from_port"])) for rule in alb_egress
+    ) == [("grafana", 3000), ("web", 8080)]
 
 
 def test_data_stores_and_tasks_use_their_security_groups(tf):
@@ -414,8 +417,12 @@ def test_target_group_checks_liveness_of_ip_targets_on_8080(tf):
 
 def test_metrics_is_answered_404_by_the_alb_and_never_forwarded(tf):
     rules = tf.of_type("aws_lb_listener_rule")
-    assert set(rules) == {"block_metrics"}  # nothing else can outrank or bypass it
+    assert set(rules) == {"block_metrics", "grafana"}
     rule = rules["block_metrics"]
+    # Nothing can outrank it: the lowest priority number wins, on every host name (Grafana's too).
+    assert rule["priority"] == 1
+    assert all(other["priority"] > 1 for name, other in rules.items() if name != "block_metrics")
+    assert all("host_header" not in condition for condition in rule["condition"])
     assert rule["listener_arn"] == "${aws_lb_listener.https.arn}"
     action = block(rule, "action")
     assert action["type"] == "fixed-response"
