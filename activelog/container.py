@@ -2,8 +2,9 @@
 
 Fargate exposes no node exporter and prometheus_client's multiprocess mode drops the
 ``process_*`` families, so the task reports itself: CPU time and memory from the container's
-cgroup (v2 when /sys/fs/cgroup is the unified hierarchy, v1 otherwise; Fargate platform 1.4 gives
-each container its own), network bytes from /proc/net/dev (an awsvpc task has its own network
+cgroup (v2 when /sys/fs/cgroup is the unified hierarchy, v1 otherwise; the process's own cgroup
+from /proc/self/cgroup when it is visible, else the mount, which a container runtime makes the
+container's own), network bytes from /proc/net/dev (an awsvpc task has its own network
 namespace, so these are the task's interfaces; the loopback is left out). Whatever a file does
 not say stays None and its family is left out, never reported as 0.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CGROUP_ROOT = Path(os.environ.get("ACTIVELOG_CGROUP_ROOT", "/sys/fs/cgroup"))
+PROC_SELF_CGROUP = Path("/proc/self/cgroup")
 NET_DEV = Path(os.environ.get("ACTIVELOG_NET_DEV", "/proc/net/dev"))
 UNLIMITED = 1 << 60  # cgroup v1 writes a page-rounded 2**63-1 for "no limit"
 
@@ -59,22 +61,47 @@ def _working_set(usage: float | None, stat: str | None, inactive_file: str) -> f
     return max(0.0, usage - (_stat_field(stat, inactive_file) or 0.0))
 
 
-def read_cgroup(root: Path = CGROUP_ROOT) -> Usage:
+def own_cgroups(text: str | None) -> dict[str, str]:
+    """controller -> this process's cgroup path, from /proc/self/cgroup ("" is the v2 hierarchy)."""
+    paths = {}
+    for line in (text or "").splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            paths[controller] = path
+    return paths
+
+
+def _directory(mount: Path, path: str | None) -> Path:
+    """The process's own cgroup directory when it is visible under the mount, else the mount: a
+    container runtime mounts the container's own cgroup there, while /proc/self/cgroup may still
+    name its path on the host."""
+    if path and path != "/":
+        own = mount / path.lstrip("/")
+        if own.is_dir():
+            return own
+    return mount
+
+
+def read_cgroup(root: Path = CGROUP_ROOT, proc_self_cgroup: Path = PROC_SELF_CGROUP) -> Usage:
+    paths = own_cgroups(_read(proc_self_cgroup))
     if (root / "cgroup.controllers").exists():  # v2, unified hierarchy
-        usec = _stat_field(_read(root / "cpu.stat"), "usage_usec")
-        memory_max = _read(root / "memory.max")
+        where = _directory(root, paths.get(""))
+        usec = _stat_field(_read(where / "cpu.stat"), "usage_usec")
+        memory_max = _read(where / "memory.max")
         return Usage(
             cpu_seconds=usec / 1e6 if usec is not None else None,
-            memory_bytes=_working_set(_number(_read(root / "memory.current")), _read(root / "memory.stat"),
+            memory_bytes=_working_set(_number(_read(where / "memory.current")), _read(where / "memory.stat"),
                                       "inactive_file"),
             memory_limit_bytes=None if (memory_max or "").strip() == "max" else _limit(_number(memory_max)),
         )
-    nanoseconds = _number(_read(root / "cpuacct" / "cpuacct.usage"))
+    cpu = _directory(root / "cpuacct", paths.get("cpuacct"))
+    memory = _directory(root / "memory", paths.get("memory"))
+    nanoseconds = _number(_read(cpu / "cpuacct.usage"))
     return Usage(
         cpu_seconds=nanoseconds / 1e9 if nanoseconds is not None else None,
-        memory_bytes=_working_set(_number(_read(root / "memory" / "memory.usage_in_bytes")),
-                                  _read(root / "memory" / "memory.stat"), "total_inactive_file"),
-        memory_limit_bytes=_limit(_number(_read(root / "memory" / "memory.limit_in_bytes"))),
+        memory_bytes=_working_set(_number(_read(memory / "memory.usage_in_bytes")), _read(memory / "memory.stat"),
+                                  "total_inactive_file"),
+        memory_limit_bytes=_limit(_number(_read(memory / "memory.limit_in_bytes"))),
     )
 
 

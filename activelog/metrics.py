@@ -59,6 +59,7 @@ def precreate(counter: Counter, label: str, values: Iterable[str]) -> None:
         counter.labels(**{label: value})
 
 
+precreate(ACTIVITIES_CREATED, "activity_type", sorted(KNOWN_ACTIVITY_TYPES | {"other"}))
 precreate(LOGINS, "result", ("success", "failure"))
 precreate(STATS_CACHE, "result", ("hit", "miss"))
 precreate(THROTTLED, "scope", settings.THROTTLE_RATES)
@@ -73,8 +74,8 @@ _pool_sampled_at = -POOL_SAMPLE_INTERVAL
 
 
 def record_pool_usage(**kwargs) -> None:
-    """Sample this process's pool: on each scrape, and after requests at most once a second, so
-    every worker's gauges stay current, not only the one that answers the scrape."""
+    """Sample this process's pool: on each scrape, and after requests (and the worker's tasks) at
+    most once a second, so every process's gauges stay current, not only the scraped one's."""
     global _pool_sampled_at
     now = time.monotonic()
     if kwargs and now - _pool_sampled_at < POOL_SAMPLE_INTERVAL:
@@ -135,31 +136,37 @@ def container_families() -> Iterable[Metric]:
     yield sent
 
 
-_scrape_collectors: list[ScrapeTimeCollector] = [ScrapeTimeCollector(container_families, "container")]
+CONTAINER = ScrapeTimeCollector(container_families, "container")
+# Families the apps compute from the database. Only the web processes serve them: the Celery
+# worker's main process must never open a database connection (its pool processes are forked
+# from it and would inherit the pool's threads and locks), and a connection checked out outside
+# a request is never given back.
+_app_sources: list[ScrapeTimeCollector] = []
 
 
 def register_scrape_source(produce: Callable[[], Iterable[Metric]], name: str) -> None:
-    """An app adds families computed at scrape time (e.g. its queue depth), without this module
-    importing the app. Registering a name again does nothing (one family per scrape)."""
-    if any(existing.name == name for existing in _scrape_collectors):
+    """An app adds families computed at scrape time from the database (e.g. its queue depth),
+    served by the web's /metrics, without this module importing the app. Registering a name
+    again does nothing (one family per scrape)."""
+    if any(existing.name == name for existing in _app_sources):
         return
     collector = ScrapeTimeCollector(produce, name)
-    _scrape_collectors.append(collector)
+    _app_sources.append(collector)
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         DEFAULT_REGISTRY.register(collector)
 
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    DEFAULT_REGISTRY.register(_scrape_collectors[0])
+    DEFAULT_REGISTRY.register(CONTAINER)
 
 
-def registry() -> CollectorRegistry:
+def registry(*, app_sources: bool = True) -> CollectorRegistry:
     """All processes' samples in multiprocess mode, this process's otherwise; plus the families
-    computed at scrape time."""
+    computed at scrape time (the database-backed ones only with ``app_sources``)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         collected = CollectorRegistry()
         LockedMultiProcessCollector(collected)
-        for collector in _scrape_collectors:
+        for collector in [CONTAINER, *(_app_sources if app_sources else [])]:
             collected.register(collector)
         return collected
     return DEFAULT_REGISTRY

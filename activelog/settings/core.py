@@ -34,6 +34,10 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "activelog.middleware.LengthRequiredMiddleware",  # before anything reads the body
+    # Counts each response by status and view. Outside the middlewares that may load the session
+    # or the user: a 503 they produce (the database down) is counted like a view's. It still sees
+    # the view name (resolved later, read when the response passes back through).
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -45,7 +49,6 @@ MIDDLEWARE = [
     "activelog.web.middleware.DomainErrorPageMiddleware",
     "activelog.middleware.DatabaseUnavailableMiddleware",
     "activelog.middleware.RequestLogMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "activelog.urls"

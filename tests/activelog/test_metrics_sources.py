@@ -78,3 +78,17 @@ def test_the_report_queue_counts_waiting_and_running_jobs_and_the_oldest_wait():
     assert seen[("activelog_export_jobs", (("status", "pending"),))] == 2
     assert seen[("activelog_export_jobs", (("status", "processing"),))] == 1
     assert 600 <= seen[("activelog_export_oldest_pending_age_seconds", ())] < 660
+
+
+def test_the_process_own_cgroup_is_read_when_it_is_visible(tmp_path):
+    write(tmp_path / "self", "4:memory:/tasks/abc\n2:cpuacct:/\n0::/\n")
+    write(tmp_path / "memory" / "memory.usage_in_bytes", "999\n")  # the host's, not ours
+    write(tmp_path / "memory" / "tasks" / "abc" / "memory.usage_in_bytes", "100000000\n")
+    write(tmp_path / "memory" / "tasks" / "abc" / "memory.limit_in_bytes", "536870912\n")
+    write(tmp_path / "cpuacct" / "cpuacct.usage", "2000000000\n")
+    usage = container.read_cgroup(tmp_path, tmp_path / "self")
+    assert (usage.cpu_seconds, usage.memory_bytes, usage.memory_limit_bytes) == (2.0, 100000000, 536870912)
+    # A runtime that mounts the container's own cgroup at the root, while /proc/self/cgroup still
+    # names the host path: the mount is read.
+    write(tmp_path / "self", "4:memory:/ecs/task/container\n")
+    assert container.read_cgroup(tmp_path, tmp_path / "self").memory_bytes == 999

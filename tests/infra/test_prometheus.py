@@ -57,7 +57,8 @@ def _app_metrics() -> tuple[dict[str, set[str]], set[str]]:
     every_figure = Usage(cpu_seconds=1.0, memory_bytes=1.0, memory_limit_bytes=2.0, network={"eth0": (1.0, 1.0)})
     with mock.patch("activities.exports.monitoring.export_queue", return_value=empty_queue), \
             mock.patch("activelog.container.read_usage", return_value=every_figure):
-        families = [family for source in app_metrics._scrape_collectors for family in source._produce()]
+        sources = [app_metrics.CONTAINER, *app_metrics._app_sources]
+        families = [family for source in sources for family in source._produce()]
     for family in families:
         exposed = f"{family.name}_total" if family.type == "counter" else family.name
         found[exposed] = {label for sample in family.samples for label in sample.labels}

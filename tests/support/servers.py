@@ -62,11 +62,19 @@ class _OutputDrainingProcess:
     process: subprocess.Popen | None = None
     stop_timeout = 40
 
-    def _spawn(self, command: list[str], env: dict, cpus: set[int] | None = None) -> None:
+    def _spawn(self, command: list[str], env: dict, cpus: set[int] | None = None,
+               cgroup_procs: Path | None = None) -> None:
+        """``cgroup_procs``: the child joins that cgroup (its cgroup.procs file) before it starts."""
         self._lines: list[bytes] = []
-        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+        def prepare() -> None:
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            if cgroup_procs is not None:
+                cgroup_procs.write_text(str(os.getpid()))
+
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        preexec_fn=pin)
+                                        preexec_fn=prepare if (cpus or cgroup_procs) else None)
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 
@@ -97,9 +105,11 @@ class _OutputDrainingProcess:
 class Gunicorn(_OutputDrainingProcess):
     """`gunicorn -c gunicorn.conf.py <app>` as production runs it, on a free port."""
 
-    def __init__(self, env: dict, app: str = "activelog.wsgi", workers: int = 2, cpus: set[int] | None = None):
-        """``cpus``: run the server (all its processes and threads) on these CPUs only."""
-        self.cpus = cpus
+    def __init__(self, env: dict, app: str = "activelog.wsgi", workers: int = 2, cpus: set[int] | None = None,
+                 cgroup_procs: Path | None = None):
+        """``cpus``: run the server (all its processes and threads) on these CPUs only;
+        ``cgroup_procs``: in that cgroup."""
+        self.cpus, self.cgroup_procs = cpus, cgroup_procs
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Each server its own metrics directory: gunicorn wipes it at start.
@@ -112,7 +122,8 @@ class Gunicorn(_OutputDrainingProcess):
         self.output = b""
 
     def start(self) -> "Gunicorn":
-        self._spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app], self.env, self.cpus)
+        self._spawn([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app], self.env, self.cpus,
+                    self.cgroup_procs)
         wait_for_http(self.base + "/health/live", process=self.process)
         return self
 
@@ -218,15 +229,16 @@ class Program(_OutputDrainingProcess):
 class CeleryWorker(_OutputDrainingProcess):
     """`celery -A activelog worker` as a separate process, its output drained like Gunicorn's."""
 
-    def __init__(self, env: dict, concurrency: int = 1):
+    def __init__(self, env: dict, concurrency: int = 1, cgroup_procs: Path | None = None):
         self.env = env
         self.concurrency = concurrency
+        self.cgroup_procs = cgroup_procs
         self.stop_timeout = 30
 
     def __enter__(self) -> "CeleryWorker":
         self._spawn([sys.executable, "-m", "celery", "-A", "activelog", "worker", "--loglevel", "INFO",
                      "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle",
-                     "--without-heartbeat"], self.env)
+                     "--without-heartbeat"], self.env, cgroup_procs=self.cgroup_procs)
         return self
 
     def __exit__(self, *exc):
