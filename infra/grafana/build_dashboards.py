@@ -220,7 +220,7 @@ def requests_row() -> Row:
               "s", [target(quantile("0.5", LATENCY, WEB), "p50")], w=6, h=5,
               thresholds=steps("green", (0.25, "orange"), (0.5, "red"))),
         Panel("stat", "p95 latency",
-              "95th percentile of request latency over all views. ActiveLogHighLatencyP95 fires above 1 s.",
+              "95th percentile of request latency over all views. The latency SLO: 99% of requests within 0.5 s.",
               "s", [target(quantile("0.95", LATENCY, WEB), "p95")], w=6, h=5,
               thresholds=steps("green", (0.5, "orange"), (1, "red"))),
         Panel("stat", "p99 latency",
@@ -272,7 +272,7 @@ def errors_row() -> Row:
     return Row("Errors", collapsed=False, panels=[
         Panel("stat", "5xx ratio",
               "Share of responses with a 5xx status (0 when there were none; no value without traffic). "
-              "ActiveLogHigh5xxRate fires above 5% for 5 minutes.",
+              "The availability SLO allows 0.5%; the burn-rate alerts fire on sustained multiples of it.",
               "percentunit", [target(ratio(five, every), "5xx")], w=6, h=5,
               thresholds=steps("green", (0.01, "orange"), (0.05, "red")), decimals=2),
         Panel("stat", "4xx ratio",
@@ -293,7 +293,7 @@ def errors_row() -> Row:
                                "429/s")],
               w=6, h=5, thresholds=steps("green", (0.5, "orange"), (2, "red")), decimals=2),
         Panel("timeseries", "4xx and 5xx ratio",
-              "The two error ratios over time. Dashed lines: 1% (orange) and 5% (red, the 5xx alert).",
+              "The two error ratios over time. Dashed lines: 1% (orange) and 5% (red).",
               "percentunit", [target(ratio(five, every), "5xx"), target(ratio(four, every), "4xx")], w=12,
               thresholds=steps("green", (0.01, "orange"), (0.05, "red")), threshold_lines=True),
         Panel("timeseries", "Responses by status",

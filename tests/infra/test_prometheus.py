@@ -1,10 +1,9 @@
-"""Prometheus configuration, alert rules and Grafana dashboards, checked with the real promtool.
+"""Prometheus configuration and alert rules (the dashboards: test_grafana.py), checked with the real promtool.
 
 promtool comes from Debian's `prometheus` package (`make system-deps` installs it); when it is
 missing these tests fail rather than skip, so a CI machine without it cannot pass silently.
 """
 
-import json
 import re
 import shutil
 import subprocess
@@ -22,7 +21,6 @@ RULES_DIR = PROMETHEUS_DIR / "rules"
 RULE_TESTS_DIR = PROMETHEUS_DIR / "tests"
 GRAFANA_DIR = ROOT / "infra" / "grafana"
 DATASOURCES_FILE = GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml"
-DASHBOARDS_DIR = GRAFANA_DIR / "dashboards"
 
 # The metrics the app exports, with their labels, read from the app's own registry (every metric
 # object django-prometheus and ActiveLog define, and the families computed at scrape time), not
@@ -85,8 +83,6 @@ REQUIRED_ALERTS = {
     "ActiveLogRedisDown", "ActiveLogRedisExporterDown", "ActiveLogRedisMemoryHigh", "ActiveLogRedisEvictions",
 }
 
-# Grafana's macros, replaced by plain durations so promtool can parse the expressions.
-GRAFANA_MACROS = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -126,28 +122,6 @@ def all_rules() -> list[dict]:
 
 def alerts() -> dict[str, dict]:
     return {rule["alert"]: rule for rule in all_rules() if "alert" in rule}
-
-
-def dashboards() -> list[Path]:
-    return sorted(DASHBOARDS_DIR.glob("*.json"))
-
-
-def dashboard_panels(dashboard: dict) -> list[dict]:
-    """Every panel, including those nested in collapsed rows."""
-    found = []
-    for panel in dashboard.get("panels", []):
-        found.append(panel)
-        found.extend(panel.get("panels", []))
-    return found
-
-
-def dashboard_exprs() -> list[tuple[str, str]]:
-    exprs = []
-    for path in dashboards():
-        for panel in dashboard_panels(json.loads(path.read_text())):
-            for target in panel.get("targets", []):
-                exprs.append((f"{path.name}: {panel['title']} [{target.get('refId')}]", target["expr"]))
-    return exprs
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
@@ -452,11 +426,6 @@ def test_local_config_scrapes_the_compose_web_service():
 
 def _datasources() -> list[dict]:
     return load_yaml(DATASOURCES_FILE)["datasources"]
-
-
-def _prometheus_uid() -> str:
-    (prometheus,) = [ds for ds in _datasources() if ds["type"] == "prometheus"]
-    return prometheus["uid"]
 
 
 def test_datasources_have_fixed_unique_uids():
