@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: system-deps install run test lint check migrations-check deploy-check schema-check seed clean lock bench bench-pages infra-check hadolint
+.PHONY: system-deps install run test lint check migrations-check deploy-check schema-check seed clean lock bench bench-pages bench-load infra-check hadolint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,14 @@ run: install
 
 # Debian packages some tests drive for real: promtool and prometheus (prometheus), the exporters
 # of tests/infra/test_live_monitoring.py (prometheus-postgres-exporter, prometheus-redis-exporter)
-# and the browser the UI tests drive with Playwright (chromium). Each tool is checked by its
+# the browser the UI tests drive with Playwright (chromium) and the load generator of bench/load.py
+# and its smoke test (wrk). Each tool is checked by its
 # binary; only the packages of missing ones are installed.
 system-deps:
 	@missing=""; \
 	for pair in promtool:prometheus prometheus:prometheus \
 	            prometheus-postgres-exporter:prometheus-postgres-exporter \
-	            prometheus-redis-exporter:prometheus-redis-exporter chromium:chromium; do \
+	            prometheus-redis-exporter:prometheus-redis-exporter chromium:chromium wrk:wrk; do \
 	  tool=$${pair%%:*}; package=$${pair#*:}; \
 	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/bin/$$tool ] || missing="$$missing $$package"; \
 	done; \
@@ -77,6 +78,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
+
+## Load test: the production command on a seeded PostgreSQL under wrk, beside a bare-DRF ceiling
+## (bench/load.py; ~14 min; BENCH_LOAD_ARGS=--quick for a 2-minute smoke run)
+bench-load: install system-deps
+	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
 
 ## Scan the Terraform, the ECS task definitions and the Dockerfiles (app, monitoring images) with checkov (offline)
 infra-check: $(CHECKOV_VENV)/.installed
