@@ -28,7 +28,10 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
 # gthread: threads overlap the I/O waits on PostgreSQL/Redis/S3 that dominate a request, and use
 # far less memory than more processes. Two processes survive one crashing and suit 0.25-1 vCPU;
 # raise GUNICORN_WORKERS with the task's vCPUs. Keep DATABASE_POOL_MAX_SIZE >= threads.
-worker_class = "gthread"
+# The balanced variant (activelog/gunicorn_worker.py) lets an idle worker take new connections
+# while this one's threads are all busy: with plain gthread one worker held 88-100% of 16
+# keep-alive clients and the other core idled. GUNICORN_WORKER_CLASS=gthread restores gunicorn's.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "activelog.gunicorn_worker.BalancedThreadWorker")
 workers = _int("GUNICORN_WORKERS", 2)
 threads = _int("GUNICORN_THREADS", 4)
 
