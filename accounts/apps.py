@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import checks  # noqa: F401  (registers the deploy checks)
+        from accounts import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            user_cache,  # noqa: F401  (drops cached users when they change)
+        )

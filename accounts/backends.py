@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
 from accounts.models import normalize_email
+from accounts.user_cache import cached_user
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -26,3 +27,12 @@ class UsernameOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The signed-in user of a browser session, read through the authentication cache."""
+        User = get_user_model()
+        try:
+            user = cached_user(user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

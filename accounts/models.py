@@ -29,7 +29,19 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone name (for example Europe/Paris).")
 
 
-class CaseInsensitiveUserManager(UserManager):
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """A bulk update (the statistics version bump, admin actions) also drops the users from
+        the authentication cache, as save() does (accounts/user_cache.py)."""
+        from accounts.user_cache import forget_users
+
+        pks = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        forget_users(pks)
+        return count
+
+
+class CaseInsensitiveUserManager(UserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username):
         return self.get(username__iexact=username)
 

@@ -230,7 +230,20 @@ def delete_created(url: str) -> int:
             conn.execute("DELETE FROM activities_photo WHERE activity_id = ANY(%s)", [ids])
             conn.execute("DELETE FROM activities_activity WHERE id = ANY(%s)", [ids])
             conn.execute("UPDATE accounts_user SET stats_version = stats_version + 1 WHERE username = 'demo'")
+            forget_cached_users()
     return len(ids)
+
+
+def forget_cached_users() -> None:
+    """The servers' authentication cache (accounts/user_cache.py) holds the user row with its
+    stats_version: the bump above happened behind the app's back, so drop the cached copies."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    for prefix in ("benchload", "benchload-cold"):
+        keys = list(client.scan_iter(f"{prefix}:*:authuser:*"))
+        if keys:
+            client.delete(*keys)
 
 
 def api(base: str, path: str, *, token: str | None = None, body: dict | None = None) -> dict:

@@ -15,15 +15,17 @@ from django.test.utils import CaptureQueriesContext
 from tests.support.api import bearer_client
 from tests.support.factories import ActivityFactory, UserFactory
 
-# endpoint -> statements per request
+# endpoint -> statements per request. The user behind the token or session comes from the
+# authentication cache (accounts/user_cache.py) after the first request; the first costs one more.
 BUDGET = {
-    "list": 4,  # user (token), count, page, tags
-    "detail": 3,  # user, activity, tags
-    "statistics, cached": 1,  # user
-    "statistics, cold": 2,  # user, the monthly totals
-    "create": 11,  # user, then the write transaction (activity, tags, links, stats version)
-    "dashboard": 3,  # user, then the latest five and their tags (statistics cached)
-    "activities page": 4,  # user, count, page, tags
+    "list, user not cached yet": 4,  # user, count, page, tags
+    "list": 3,  # count, page, tags
+    "detail": 2,  # activity, tags
+    "statistics, cold": 1,  # the monthly totals
+    "statistics, cached": 0,
+    "create": 11,  # the write transaction (activity, tags, links, the stats version: ids, then the bump)
+    "dashboard": 2,  # the latest five, their tags (statistics cached)
+    "activities page": 3,  # count, page, tags
     "liveness": 0,
 }
 
@@ -52,6 +54,7 @@ def test_every_measured_endpoint_stays_within_its_sql_budget(history, client):
     client.force_login(history)
 
     seen = {
+        "list, user not cached yet": statements(api, "get", "/api/v1/activities?limit=20"),
         "list": statements(api, "get", "/api/v1/activities?limit=20"),
         "detail": statements(api, "get", detail),
         "statistics, cold": statements(api, "get", monthly),
@@ -73,6 +76,7 @@ def test_every_measured_endpoint_stays_within_its_sql_budget(history, client):
 def test_the_list_and_its_page_do_not_grow_with_the_page_size(history, client):
     api = bearer_client(history)
     client.force_login(history)
+    api.get("/api/v1/users/me")  # the user is cached from here on
     small, large = "/api/v1/activities?limit=5", "/api/v1/activities?limit=100"
     assert statements(api, "get", small) == statements(api, "get", large)
     client.get("/activities")

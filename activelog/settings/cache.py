@@ -33,3 +33,11 @@ else:
 # Statistics answers are cached per user under a versioned key (see activities/statistics/cache.py);
 # this only bounds how long unused entries occupy memory.
 STATS_CACHE_SECONDS = env.int("STATS_CACHE_SECONDS", default=3600)
+
+# The user behind each API token or browser session, cached by id (accounts/user_cache.py): saves
+# the user SELECT on every authenticated request. Every save, delete and bulk update of users drops
+# the entry at once and again at commit, so a password change or a deactivation applies to the
+# next request; the lifetime only bounds a rare race (a request that read the row just before such
+# a commit and stores it just after). Only with Redis, which every process shares: a local-memory
+# cache is per process and could not be invalidated in the others. 0 turns it off.
+AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=60 if REDIS_URL else 0)

@@ -37,7 +37,7 @@ def register(base: str) -> str:
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk comes from `make system-deps` (Debian's wrk)")
 def test_sixteen_keep_alive_clients_are_spread_over_both_workers(served_database_url):
     env = clean_env(**PRODUCTION_ENV, DATABASE_URL=served_database_url, REDIS_URL="redis://127.0.0.1:6379/13",
-                    CACHE_KEY_PREFIX="balance", THROTTLE_RATE_USER="100000000/hour",
+                    THROTTLE_RATE_USER="100000000/hour",
                     THROTTLE_RATE_REGISTER="1000/min")
     with Gunicorn(env, workers=2) as server:
         token = register(server.base)

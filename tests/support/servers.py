@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -34,9 +35,13 @@ def closed_port() -> int:
 
 
 def clean_env(**overrides) -> dict:
+    """The suite's environment without its app settings, plus ``overrides``. The cache key prefix
+    is new each time unless given: the served databases are emptied (ids start again at 1) while
+    Redis keeps what an earlier run cached, such as users by id (accounts/user_cache.py)."""
     drop = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "AWS_STORAGE_BUCKET_NAME",
             "ECS_CONTAINER_METADATA_URI_V4", "CACHE_KEY_PREFIX"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["CACHE_KEY_PREFIX"] = f"served-{uuid.uuid4().hex[:12]}"
     env.update({k: str(v) for k, v in overrides.items()})
     return env
 
