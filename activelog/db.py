@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, IntegerField, Model, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -12,6 +13,18 @@ def correlated_count(queryset: QuerySet, *, group_by: str) -> Coalesce:
     none: one indexed count per outer row, instead of a GROUP BY joined into the outer query."""
     counted = queryset.order_by().values(group_by).annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def correlated_array(queryset: QuerySet, *, field: str):
+    """The ``field`` values of ``queryset`` (filtered with OuterRef) for each outer row, as a list
+    in the outer row itself: ``ARRAY(SELECT field ...)`` on PostgreSQL, so a page of rows and what
+    they hold come in one statement. None on other databases (SQLite, the embedded default): the
+    caller prefetches instead."""
+    if connection.vendor != "postgresql":
+        return None
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    return ArraySubquery(queryset.order_by().values(field))
 
 
 def model_update(*, instance: Model, fields: Iterable[str], data: Mapping[str, Any]) -> list[str]:

@@ -14,6 +14,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and the API carries most of the traffic.
+    path("api/v1/", include(api_v1)),
     path("", views.home, name="home"),
     # The browser UI (session + CSRF); the API below keeps its own paths.
     path("", include("accounts.web_urls")),
@@ -21,7 +23,6 @@ urlpatterns = [
     # Normally answered by health.middleware before host checks; routed too so other methods get 405.
     path("health", health_views.health, name="health"),
     path("health/live", health_views.live, name="health-live"),
-    path("api/v1/", include(api_v1)),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -117,6 +117,14 @@ class Activity(models.Model):
         return self.deleted_at is not None
 
     @property
+    def tag_names(self) -> list[str]:
+        """The tag names, sorted: from the ``tag_name_list`` annotation of the display selectors
+        (activities.selectors) when the query carried it, else from ``tags`` (prefetched or not)."""
+        annotated = getattr(self, "tag_name_list", None)
+        names = annotated if annotated is not None else [tag.name for tag in self.tags.all()]
+        return sorted(names)
+
+    @property
     def pace_min_per_km(self) -> Decimal | None:
         if not self.distance_km:
             return None

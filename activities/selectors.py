@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
-from activelog.db import correlated_count
+from activelog.db import correlated_array, correlated_count
 from activelog.errors import NotFound
 from activelog.observability import span
 from activities.filters import ActivityFilter
@@ -37,10 +37,14 @@ def activity_filter(*, user: User, filters: Mapping | None = None) -> QuerySet[A
 
 
 def _with_display_fields(queryset: QuerySet[Activity]) -> QuerySet[Activity]:
-    """What the activity representation needs, in a constant number of queries for any page size."""
+    """What the activity representation needs (``Activity.tag_names``, ``photo_count``), in one
+    statement on PostgreSQL and two elsewhere, for any page size."""
     photos = Photo.objects.filter(activity=OuterRef("pk"))
-    tags = Prefetch("tags", queryset=Tag.objects.only("id", "name").order_by("name"))
-    return queryset.annotate(photo_count=correlated_count(photos, group_by="activity")).prefetch_related(tags)
+    queryset = queryset.annotate(photo_count=correlated_count(photos, group_by="activity"))
+    names = correlated_array(Tag.objects.filter(activities=OuterRef("pk")), field="name")
+    if names is not None:
+        return queryset.annotate(tag_name_list=names)
+    return queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
 
 
 def activity_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Activity]:

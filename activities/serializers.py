@@ -62,7 +62,7 @@ class ActivityOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, obj: Activity) -> list[str]:
-        return sorted(tag.name for tag in obj.tags.all())
+        return obj.tag_names
 
     @extend_schema_field(serializers.FloatField(
         allow_null=True, help_text="duration_minutes / distance_km, 2 decimals; null without a distance."

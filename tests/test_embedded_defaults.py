@@ -84,6 +84,7 @@ def test_full_flow_over_http_on_embedded_defaults(embedded_server):
 
     status, listing = _call("GET", f"{api}/activities", token=token)
     assert (status, listing["count"], listing["results"][0]["id"]) == (200, 1, created["id"])
+    assert created["tags"] == listing["results"][0]["tags"] == ["morning"]  # SQLite: prefetched, not ARRAY()
 
     status, updated = _call("PATCH", activity_url, {"duration_minutes": 40}, token)
     assert (status, updated["duration_minutes"], updated["pace_min_per_km"]) == (200, 40, 7.69)
