@@ -1,6 +1,7 @@
 """Activity, tag and period representations of the API; the rules themselves are in
 activities.rules (the serializers only call them)."""
 
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -74,6 +75,38 @@ class ActivityOutputSerializer(serializers.ModelSerializer):
     def get_photo_count(self, obj: Activity) -> int:
         annotated = getattr(obj, "photo_count", None)
         return annotated if annotated is not None else obj.photos.count()
+
+    def to_representation(self, instance: Activity) -> dict:
+        """The fields above, written out: what ModelSerializer would give, byte for byte once
+        rendered (tests/activities/test_serializers.py compares the two on varied activities),
+        without building and deep-copying its fields per request and walking them per row (a
+        sixth of the list's cost, bench/profile_endpoint.py). A field added to Meta.fields must
+        be added here too; that test fails until it is."""
+        tz = timezone.get_current_timezone()
+        return {
+            "id": instance.pk,
+            "activity_type": instance.activity_type,
+            "title": instance.title,
+            "description": instance.description,
+            "duration_minutes": instance.duration_minutes,
+            "distance_km": instance.distance_km,
+            "calories_burned": instance.calories_burned,
+            "notes": instance.notes,
+            "activity_date": _rfc3339(instance.activity_date, tz),
+            "tags": self.get_tags(instance),
+            "pace_min_per_km": self.get_pace_min_per_km(instance),
+            "photo_count": self.get_photo_count(instance),
+            "created_at": _rfc3339(instance.created_at, tz),
+            "updated_at": _rfc3339(instance.updated_at, tz),
+        }
+
+
+def _rfc3339(value, tz) -> str | None:
+    """DRF's DateTimeField output (ISO 8601 in the current time zone, "Z" for UTC)."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class ActivityInputSerializer(serializers.Serializer):
