@@ -2,6 +2,8 @@
 
 from collections.abc import Mapping
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet
 
@@ -47,12 +49,27 @@ def _with_display_fields(queryset: QuerySet[Activity]) -> QuerySet[Activity]:
     return queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
 
 
+def activity_count(*, user: User) -> int:
+    """How many live activities the user has. Cached under the user's statistics version, which
+    every write that adds, removes or restores an activity bumps in its transaction (as for the
+    statistics, activities/statistics/cache.py): never stale, and no COUNT(*) over a long history
+    (20-30 ms at 100,000 activities) on every page of the list."""
+    key = f"activities:live-count:{user.pk}:{user.stats_version}"
+    count = cache.get(key)  # a cache outage is a miss
+    if count is None:
+        count = activities_alive(user=user).count()
+        cache.set(key, count, settings.STATS_CACHE_SECONDS)
+    return count
+
+
 def activity_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Activity]:
     """The user's live activities, newest first, narrowed by ``filters`` when given."""
     if filters is None or not any(name in filters for name in ActivityFilter.base_filters):
         # No filter named (a plain page of the list): the same rows and order without building and
-        # validating the filter form, a fifth of the list's cost (bench/profile_endpoint.py).
-        return _with_display_fields(activities_alive(user=user)).order_by("-activity_date", "-id")
+        # validating the filter form, a fifth of the list's cost (bench/profile_endpoint.py), and
+        # the pages' total from the cache.
+        listed = _with_display_fields(activities_alive(user=user)).order_by("-activity_date", "-id")
+        return listed.with_count(lambda: activity_count(user=user))
     return _with_display_fields(activity_filter(user=user, filters=filters))
 
 
