@@ -320,3 +320,25 @@ def test_logout_does_not_affect_other_users(user):
     bearer(mine["access"]).post(LOGOUT, {"refresh": mine["refresh"]}, format="json")
 
     assert refresh(other_pair["refresh"]).status_code == 200
+
+
+def test_a_token_this_process_validated_before_still_expires(user):
+    """Validated tokens are kept per process (accounts/authentication.py), never past their expiry."""
+    import datetime as dt
+
+    import time_machine
+    from django.conf import settings
+
+    access = login_pair(user)["access"]
+    assert bearer(access).get(ME).status_code == 200
+    assert bearer(access).get(ME).status_code == 200  # the kept validation
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    with time_machine.travel(dt.datetime.now(dt.UTC) + lifetime + dt.timedelta(seconds=1), tick=False):
+        assert_problem(bearer(access).get(ME), 401, "not-authenticated")
+
+
+def test_a_new_signing_key_refuses_earlier_tokens_validated_or_not(user, settings):
+    access = login_pair(user)["access"]
+    assert bearer(access).get(ME).status_code == 200
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": "another-signing-key-" + "x" * 40}
+    assert_problem(bearer(access).get(ME), 401, "not-authenticated")
