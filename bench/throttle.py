@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Cost of one throttle check against Redis when a user already has N requests in the window:
-DRF's list-in-the-cache implementation versus ActiveLog's sorted-set pipeline.
+DRF's list-in-the-cache implementation versus ActiveLog's sorted set (one Lua script call).
 
     .venv/bin/python bench/throttle.py [--history 1000] [--checks 2000]
 """
@@ -64,7 +64,7 @@ def main() -> int:
     cache.clear()
     print(f"{args.history}-{args.history + args.checks} requests already in the window, median of {args.checks} checks")
     print(f"DRF list in the cache:   {drf:.0f} us per check")
-    print(f"sorted-set pipeline:     {ours:.0f} us per check ({drf / ours:.1f}x faster)")
+    print(f"sorted-set script:       {ours:.0f} us per check ({drf / ours:.1f}x faster)")
     return 0
 
 

@@ -299,3 +299,20 @@ def test_the_local_memory_cache_still_throttles(api_client, settings):
     for _ in range(5):
         assert attempt_login(api_client).status_code == 401
     assert_throttled(attempt_login(api_client))
+
+
+def test_refused_requests_do_not_count_and_a_flushed_script_is_loaded_again(api_client, rates):
+    """The window's arithmetic runs as one Lua script in Redis (activelog/api/throttling.py)."""
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    rates(login="2/min")
+    redis_client = get_redis_connection("default")
+    assert attempt_login(api_client, "counted@example.com").status_code == 401
+    redis_client.script_flush()  # as after a Redis restart: EVALSHA fails, the script is sent again
+    assert attempt_login(api_client, "counted@example.com").status_code == 401
+    for _ in range(3):
+        assert_throttled(attempt_login(api_client, "counted@example.com"))
+    keys = redis_client.keys(cache.make_key("throttle_login_*"))
+    assert sorted(redis_client.zcard(k) for k in keys) == [2, 2]  # the three refusals left no trace
+    assert all(0 < redis_client.ttl(k) <= 61 for k in keys)
