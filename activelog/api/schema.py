@@ -78,6 +78,17 @@ X_CACHE_HEADER = OpenApiParameter(
 )
 
 
+ETAG_HEADER = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=[200, 304],
+    description="The answer's entity tag. Send it back in If-None-Match: while your data, your time zone "
+    "and your local day are unchanged, the answer is 304 Not Modified, without a body.",
+)
+IF_NONE_MATCH_HEADER = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="An ETag of an earlier answer (or several, comma-separated, or *): 304 when it is still current.",
+)
+
+
 def requires_one_of(*names: str):
     """A serializer decorator: the request body needs at least one of these (optional) fields.
 

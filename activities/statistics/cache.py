@@ -4,10 +4,12 @@ The key holds the user's ``stats_version`` (a column bumped inside every write t
 changes statistics: ``activities.services.stats_version_bump``), the time zone and the user's
 local date, so an answer is never served after the data, the time zone or "today" changed —
 there is nothing to delete and no window where a stale value can be read. Old keys simply expire.
+The same key gives the answer's ETag: a client that sends it back in If-None-Match gets a 304.
 When the cache is unreachable, django-redis (IGNORE_EXCEPTIONS) reports a miss and the figures are
 computed live.
 """
 
+import hashlib
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -23,6 +25,15 @@ from activelog.timezones import local_today
 def stats_cache_key(*, user: User, endpoint: str, params: dict | None = None) -> str:
     query = urlencode(sorted((params or {}).items()))
     return f"stats:{user.pk}:{user.stats_version}:{user.timezone}:{local_today(user.tzinfo)}:{endpoint}:{query}"
+
+
+def stats_etag(*, user: User, endpoint: str, params: dict | None = None) -> str:
+    """The entity tag of a statistics answer: the cache key determines the body (and the app
+    version its format), so a client holding this tag holds the current answer; a write, a new
+    local day or a new time zone changes it."""
+    digest = hashlib.sha256(f"{settings.APP_VERSION}|{stats_cache_key(user=user, endpoint=endpoint, params=params)}"
+                            .encode()).hexdigest()
+    return f'"{digest[:32]}"'
 
 
 def cached_stats(*, user: User, endpoint: str, params: dict | None, compute: Callable[[], dict]) -> tuple[dict, bool]:

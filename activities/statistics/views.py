@@ -1,14 +1,16 @@
 """Statistics endpoints (API.md §4): thin views over the statistics selectors, cached per user."""
 
-from drf_spectacular.utils import extend_schema
+from django.utils.http import parse_etags
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelog.api.schema import X_CACHE_HEADER
+from activelog.api.schema import ETAG_HEADER, IF_NONE_MATCH_HEADER, X_CACHE_HEADER
 from activities.serializers import RangeQuerySerializer
 from activities.statistics import selectors as statistics
 from activities.statistics import serializers as s
-from activities.statistics.cache import cached_stats
+from activities.statistics.cache import cached_stats, stats_etag
 
 
 class StatsView(APIView):
@@ -26,21 +28,36 @@ class StatsView(APIView):
             query = self.query_serializer(data=request.query_params, context={"user": request.user})
             query.is_valid(raise_exception=True)
             params = query.validated_data
+        key_params = {k: str(v) for k, v in params.items()}
+        etag = stats_etag(user=request.user, endpoint=self.endpoint, params=key_params)
+        # Per user, and to be checked again on every use: a write changes the answer at once.
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if _matches(request.headers.get("If-None-Match"), etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         body, hit = cached_stats(
             user=request.user,
             endpoint=self.endpoint,
-            params={k: str(v) for k, v in params.items()},
+            params=key_params,
             compute=lambda: self.compute(request.user, params),
         )
-        return Response(body, headers={"X-Cache": "HIT" if hit else "MISS"})
+        return Response(body, headers={**headers, "X-Cache": "HIT" if hit else "MISS"})
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 13.1.2: "*" or any listed tag, compared weakly (a W/ prefix is ignored)."""
+    if not if_none_match:
+        return False
+    tags = [tag.removeprefix("W/") for tag in parse_etags(if_none_match)]
+    return "*" in tags or etag in tags
 
 
 def _doc(response_serializer, summary: str, query=None):
     return extend_schema(
         tags=["statistics"],
         summary=summary,
-        parameters=[*([query] if query else []), X_CACHE_HEADER],
-        responses={200: response_serializer},
+        parameters=[*([query] if query else []), X_CACHE_HEADER, ETAG_HEADER, IF_NONE_MATCH_HEADER],
+        responses={200: response_serializer,
+                   304: OpenApiResponse(description="Not modified: the If-None-Match tag is the current answer's.")},
     )
 
 

@@ -116,3 +116,29 @@ def test_with_redis_down_every_endpoint_answers_correctly_and_warns_once(redis_d
     warnings = [r for r in caplog.records if r.name == "activelog.cache"]
     assert len(warnings) <= 1
     assert all(r.levelno == logging.WARNING and r.exc_info is None for r in warnings)
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_an_unchanged_answer_is_a_304_to_its_etag(auth_client, user, path):
+    ActivityFactory(user=user)
+    first = auth_client.get(path)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag.startswith('"') and first["Cache-Control"] == "private, no-cache"
+    again = auth_client.get(path, HTTP_IF_NONE_MATCH=etag)
+    assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)
+    for header in (f'W/{etag}', f'"something-else", {etag}', "*"):
+        assert auth_client.get(path, HTTP_IF_NONE_MATCH=header).status_code == 304, header
+    assert auth_client.get(path, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+
+
+def test_a_write_a_new_time_zone_or_another_user_changes_the_etag(auth_client, other_client, user):
+    ActivityFactory(user=user)
+    etag = auth_client.get(SUMMARY)["ETag"]
+    assert auth_client.post("/api/v1/activities", payload(), format="json").status_code == 201
+    after_write = auth_client.get(SUMMARY, HTTP_IF_NONE_MATCH=etag)
+    assert after_write.status_code == 200 and after_write.json()["total_activities"] == 2
+    assert after_write["ETag"] != etag
+    etag = after_write["ETag"]
+    assert auth_client.patch("/api/v1/users/me", {"timezone": "Asia/Tokyo"}, format="json").status_code == 200
+    assert auth_client.get(SUMMARY, HTTP_IF_NONE_MATCH=etag).status_code == 200
+    assert other_client.get(SUMMARY, HTTP_IF_NONE_MATCH=etag).status_code == 200  # not their answer
