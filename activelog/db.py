@@ -1,6 +1,6 @@
 """Small ORM helpers shared by the apps."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.db import connection
@@ -25,6 +25,44 @@ def correlated_array(queryset: QuerySet, *, field: str):
     from django.contrib.postgres.expressions import ArraySubquery
 
     return ArraySubquery(queryset.order_by().values(field))
+
+
+class CompiledQuery:
+    """An ORM query compiled to SQL once per process and run again with other values.
+
+    Building and compiling a queryset with subqueries costs more CPU than PostgreSQL spends running
+    it (a third of one activity's request, bench/profile_endpoint.py). ``build(**stand_ins)`` makes
+    the queryset from distinctive stand-in values; its SQL and parameters are kept, and each run
+    puts the real values where the stand-ins were. The SQL is the ORM's own, so the query means
+    exactly what the queryset does; a stand-in that does not appear exactly once among the
+    parameters is an error, not a guess.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], **stand_ins: Any):
+        self.build, self.stand_ins = build, stand_ins
+        self._compiled: tuple | None = None
+
+    def _compile(self) -> tuple:
+        queryset = self.build(**self.stand_ins)
+        sql, params = queryset.query.sql_with_params()
+        params = list(params)
+        positions = {}
+        for name, stand_in in self.stand_ins.items():
+            # isinstance: psycopg wraps some integers in int subclasses (Int4) for their column type.
+            found = [i for i, value in enumerate(params) if isinstance(value, type(stand_in)) and value == stand_in]
+            if len(found) != 1:
+                raise RuntimeError(f"stand-in {name}={stand_in!r} appears {len(found)} times in {params!r}")
+            positions[name] = found[0]
+        return sql, params, positions, queryset.model, queryset._prefetch_related_lookups
+
+    def run(self, **values: Any) -> list:
+        if self._compiled is None:
+            self._compiled = self._compile()  # a race compiles twice, to the same result
+        sql, params, positions, model, prefetches = self._compiled
+        params = list(params)
+        for name, index in positions.items():
+            params[index] = values[name]
+        return list(model._default_manager.raw(sql, params).prefetch_related(*prefetches))
 
 
 def model_update(*, instance: Model, fields: Iterable[str], data: Mapping[str, Any]) -> list[str]:

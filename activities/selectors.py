@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
-from activelog.db import correlated_array, correlated_count
+from activelog.db import CompiledQuery, correlated_array, correlated_count
 from activelog.errors import NotFound
 from activelog.observability import span
 from activities.filters import ActivityFilter
@@ -78,12 +78,20 @@ def activity_list_deleted(*, user: User) -> QuerySet[Activity]:
     return _with_display_fields(activities_restorable(user=user)).order_by("-deleted_at", "-id")
 
 
+# One activity as activity_list gives it, compiled once per process (activelog.db.CompiledQuery).
+_ACTIVITY_GET = CompiledQuery(
+    lambda user_id, activity_id: activity_list(user=User(pk=user_id)).filter(pk=activity_id)[:1],
+    user_id=-7_101_301, activity_id=-7_101_302,
+)
+
+
 def activity_get(*, user: User, activity_id: int) -> Activity:
     """One live activity of the user; another user's activity is indistinguishable from none."""
     with span("activity.get", activity__id=activity_id, user__id=user.pk) as current:
-        activity = activity_list(user=user).filter(pk=activity_id).first()
-        if activity is None:
+        found = _ACTIVITY_GET.run(user_id=user.pk, activity_id=activity_id)
+        if not found:
             raise NotFound("No activity with this id.")
+        activity = found[0]
         current.set_attribute("activity.type", activity.activity_type)
     return activity
 
