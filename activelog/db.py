@@ -44,6 +44,8 @@ class CompiledQuery:
 
     def _compile(self) -> tuple:
         queryset = self.build(**self.stand_ins)
+        if queryset.query.is_sliced or not queryset.ordered:
+            raise RuntimeError("a compiled query is ordered and not sliced: run() adds LIMIT and OFFSET itself")
         sql, params = queryset.query.sql_with_params()
         params = list(params)
         positions = {}
@@ -55,13 +57,17 @@ class CompiledQuery:
             positions[name] = found[0]
         return sql, params, positions, queryset.model, queryset._prefetch_related_lookups
 
-    def run(self, **values: Any) -> list:
+    def run(self, *, limit: int | None = None, offset: int = 0, **values: Any) -> list:
+        """The rows for these values; with ``limit``, that page of them (the queryset must be
+        ordered and not sliced itself: LIMIT and OFFSET are appended as parameters)."""
         if self._compiled is None:
             self._compiled = self._compile()  # a race compiles twice, to the same result
         sql, params, positions, model, prefetches = self._compiled
         params = list(params)
         for name, index in positions.items():
             params[index] = values[name]
+        if limit is not None:
+            sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
         return list(model._default_manager.raw(sql, params).prefetch_related(*prefetches))
 
 

@@ -31,17 +31,26 @@ class Tag(models.Model):
 
 
 class ActivityQuerySet(models.QuerySet):
-    def with_count(self, count: Callable[[], int]) -> "ActivityQuerySet":
-        """This queryset, whose count() answers ``count()`` instead of a COUNT(*) (a cached count,
-        activities.selectors). Only this very object: a filtered, ordered or sliced clone counts
-        for itself again."""
+    def paged(self, *, count: Callable[[], int], fetch: Callable[..., list]) -> "ActivityQuerySet":
+        """This queryset, as paginators see it served another way (activities.selectors): its
+        count() answers ``count()`` instead of a COUNT(*) (a cached total), and its slices
+        ``[start:stop]`` are the list ``fetch(offset=start, limit=stop - start)`` (SQL compiled
+        once) instead of a sliced clone. Only this very object: a filtered or ordered clone, and
+        any other indexing, work as usual."""
         clone = self._chain()
-        clone._count_source = count
+        clone._count_source, clone._page_source = count, fetch
         return clone
 
     def count(self) -> int:
         source = getattr(self, "_count_source", None)
         return source() if source is not None and self._result_cache is None else super().count()
+
+    def __getitem__(self, k):
+        source = getattr(self, "_page_source", None)
+        if (source is not None and self._result_cache is None and isinstance(k, slice) and k.step is None
+                and k.stop is not None and k.stop >= (k.start or 0) >= 0):
+            return source(offset=k.start or 0, limit=k.stop - (k.start or 0))
+        return super().__getitem__(k)
 
     def alive(self):
         return self.filter(deleted_at__isnull=True)

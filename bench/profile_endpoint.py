@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--dump", help="also write the raw profile here (pstats format)")
     parser.add_argument("--activities", type=int, default=2000)
     parser.add_argument("--days", type=int, default=730)
     args = parser.parse_args(argv)
@@ -69,10 +70,13 @@ def main(argv=None) -> int:
 
     for _ in range(50):
         call()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(args.requests):
         call()
     plain = (time.perf_counter() - started) / args.requests * 1000
+    cpu = (time.process_time() - cpu_started) / args.requests * 1000
+    if args.dump:
+        args.dump = str(Path(args.dump).resolve())
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(args.requests):
@@ -82,8 +86,12 @@ def main(argv=None) -> int:
         load.delete_created(load.DEFAULT_DATABASE_URL if "BENCH_LOAD_DATABASE_URL" not in os.environ
                             else os.environ["BENCH_LOAD_DATABASE_URL"])
     print(f"\n{args.endpoint} {path}: {plain:.2f} ms per request without the profiler "
-          f"(wall, one thread, {args.requests} requests)\n")
-    pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
+          f"(wall, one thread, {args.requests} requests), {cpu:.2f} ms of this process's CPU\n")
+    stats = pstats.Stats(profiler)
+    print(f"{stats.total_calls / args.requests:,.0f} function calls per request (profiled)\n")
+    if args.dump:
+        stats.dump_stats(args.dump)
+    stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
     return 0
 
 

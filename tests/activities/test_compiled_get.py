@@ -36,3 +36,23 @@ def test_a_stand_in_that_is_not_exactly_once_among_the_parameters_is_an_error(db
     absent = CompiledQuery(lambda n: Activity.objects.all(), n=987_654)
     with pytest.raises(RuntimeError, match="appears 0 times"):
         absent.run(n=1)
+
+
+def test_pages_of_the_plain_list_are_the_orm_query_s_slices(user, other_user):
+    """activity_list without filters reads its pages with compiled SQL too (ActivityQuerySet.paged)."""
+    same_time = timezone.now().replace(microsecond=0)
+    for n in range(23):  # ties on activity_date are broken by id, as in the ORM query
+        ActivityFactory(user=user, activity_date=same_time if n % 4 == 0 else same_time.replace(day=1),
+                        tags=["t"] if n % 2 else [])
+    ActivityFactory(user=other_user)
+    ActivityFactory(user=user, deleted_at=timezone.now())
+    listed = selectors.activity_list(user=user)
+    orm = Activity.objects.filter(user=user, deleted_at__isnull=True).order_by("-activity_date", "-id")
+    assert listed.count() == 23
+    for offset, limit in [(0, 20), (20, 20), (5, 7), (22, 5), (23, 5), (0, 100)]:
+        page = listed[offset:offset + limit]
+        assert isinstance(page, list)
+        assert [a.pk for a in page] == [a.pk for a in orm[offset:offset + limit]]
+        assert all(a.tag_names == (["t"] if a.tags.exists() else []) for a in page)
+    assert [a.pk for a in listed.filter(tags__name="t")] == [a.pk for a in orm.filter(tags__name="t")]
+    assert listed[3].pk == orm[3].pk  # other indexing: the queryset's own
