@@ -188,8 +188,14 @@ variable "worker_cpu_target" {
   default     = 70
 }
 
+# Sizing (README, Performance): two processes per task survive one crashing and, with the
+# balanced worker (activelog/gunicorn_worker.py), share the ALB's keep-alive connections instead of
+# one holding them all; four threads each overlap the waits on PostgreSQL and Redis. Under
+# make bench-load the master and two workers stayed at 275-290 MiB RSS, which leaves about 220 MiB
+# of the 512 MiB task for photo decodes (a 12-megapixel JPEG needs ~36 MB). Keep one process per
+# vCPU when raising web_cpu above 1024, and database_pool_max_size >= gunicorn_threads.
 variable "gunicorn_workers" {
-  description = "gunicorn processes per web task (GUNICORN_WORKERS)."
+  description = "gunicorn processes per web task (GUNICORN_WORKERS); one per vCPU above 1 vCPU, at least 2."
   type        = number
   default     = 2
 }

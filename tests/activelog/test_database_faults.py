@@ -94,7 +94,14 @@ def access_token(server):
     status, _, body, _ = request(server, "POST", "/api/v1/auth/register",
                                  body={"username": "faulty", "email": "faulty@example.com", "password": PASSWORD})
     assert status == 201, body
-    return json.loads(body)["access"]
+    token = json.loads(body)["access"]
+    # One activity, so that listing reads a page from the database: with none, the whole answer
+    # (the user, a total of 0) can come from Redis, which an outage of the database leaves serving.
+    status, _, body, _ = request(server, "POST", "/api/v1/activities", headers={"Authorization": f"Bearer {token}"},
+                                 body={"activity_type": "running", "duration_minutes": 30,
+                                       "activity_date": "2026-03-01T07:00:00Z"})
+    assert status == 201, body
+    return token
 
 
 @pytest.fixture(scope="module")
