@@ -48,11 +48,13 @@ keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # together. Rarely: a recycle costs a full worker boot (about a second of CPU, Django and the app
 # imported again) and drops the worker's keep-alive connections onto the other worker. At 1,000
 # requests it cost half the throughput under load (bench/load.py: /health/live 1,940 -> 5,596
-# req/s, detail 171 -> 343, p99 235 -> 14 ms without recycling); at 50,000 a worker serving 300
-# requests a second boots every ~3 minutes (<1% of a core). Memory: master + 2 workers stayed
-# under 300 MiB of the task's 512 MiB through the whole load run without recycling.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 50000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 5000)
+# req/s, detail 171 -> 343, p99 235 -> 14 ms without recycling); at 50,000 the liveness run of
+# bench/load.py (3,000+ requests a second) still recycled both workers and piled every client on
+# one (3,047 req/s). At 200,000 a worker serving 500 requests a second boots every ~7 minutes.
+# Memory: master + 2 workers stayed at 224-279 MiB of the task's 512 MiB through three rounds of
+# the load run (over 300,000 requests per worker between recycles).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 200000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 20000)
 
 # The app is imported in each worker after fork: no database pool, OTel exporter or boto3 client
 # is ever opened in the master and shared across processes.

@@ -7,8 +7,10 @@ counted per worker process with `ss` while it runs.
 """
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -64,3 +66,53 @@ def test_sixteen_keep_alive_clients_are_spread_over_both_workers(served_database
         assert sum(workers.values()) == CONNECTIONS, samples
         assert len(workers) == 2, samples  # both workers hold connections
         assert max(workers.values()) <= CONNECTIONS * 3 // 4, samples  # neither holds more than 12 of 16
+
+
+def test_a_connection_is_closed_after_its_keep_alive_requests(served_database_url):
+    """So that clients move again after a worker was recycled (GUNICORN_KEEPALIVE_REQUESTS)."""
+    import http.client
+
+    env = clean_env(**PRODUCTION_ENV, DATABASE_URL=served_database_url, GUNICORN_KEEPALIVE_REQUESTS="5")
+    with Gunicorn(env, workers=1) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        answers = []
+        for _ in range(5):
+            connection.request("GET", "/health/live")
+            response = connection.getresponse()
+            response.read()
+            answers.append((response.status, response.getheader("Connection")))
+        assert answers[:4] == [(200, "keep-alive")] * 4
+        assert answers[4] == (200, "close")
+        assert connection.sock is None  # http.client closed it, as the server asked
+        connection.close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk comes from `make system-deps` (Debian's wrk)")
+def test_clients_spread_again_after_a_worker_is_replaced(served_database_url):
+    """Every connection of a worker that exits (recycled, or killed) reconnects to the one left;
+    closing connections after their keep-alive requests lets the new worker take its share."""
+    env = clean_env(**PRODUCTION_ENV, DATABASE_URL=served_database_url, GUNICORN_KEEPALIVE_REQUESTS="100")
+    with Gunicorn(env, workers=2) as server:
+        master = server.process.pid
+        samples: list[dict[int, int]] = []
+
+        def replace_one_then_sample():
+            time.sleep(2)
+            first = min(pid for pid in connections_per_pid(server.port) if pid != master)
+            os.kill(first, signal.SIGTERM)  # as a recycle does: the worker exits, gunicorn boots another
+            time.sleep(4)
+            for _ in range(4):
+                time.sleep(0.5)
+                samples.append(connections_per_pid(server.port))
+
+        sampler = threading.Thread(target=replace_one_then_sample)
+        sampler.start()
+        subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d9s", f"{server.base}/health/live"],
+                       capture_output=True, text=True, timeout=60, check=True)
+        sampler.join()
+        booted = [line for line in server.lines() if "Booting worker" in line]
+    assert len(booted) == 3, booted  # the two workers, then the replacement
+    for counts in samples:
+        workers = {pid: n for pid, n in counts.items() if pid != master}
+        assert len(workers) == 2, samples
+        assert max(workers.values()) <= CONNECTIONS * 3 // 4, samples
