@@ -33,11 +33,13 @@ class UserQuerySet(models.QuerySet):
     def update(self, **kwargs):
         """A bulk update (the statistics version bump, admin actions) also drops the users from
         the authentication cache, as save() does (accounts/user_cache.py)."""
-        from accounts.user_cache import forget_users
+        from accounts import user_cache
 
+        if not user_cache.enabled():
+            return super().update(**kwargs)
         pks = list(self.values_list("pk", flat=True))
         count = super().update(**kwargs)
-        forget_users(pks)
+        user_cache.forget_users(pks)
         return count
 
 

@@ -53,9 +53,14 @@ def _newest_first(user: User) -> QuerySet[Activity]:
     return _with_display_fields(activities_alive(user=user)).order_by("-activity_date", "-id")
 
 
-# The user's live activities newest first, compiled once per process (activelog.db.CompiledQuery);
-# a stand-in user id, never a real one.
-_ACTIVITY_PAGES = CompiledQuery(lambda user_id: _newest_first(User(pk=user_id)), user_id=-7_101_301)
+# Compiled once per process (activelog.db.CompiledQuery) from stand-in ids no row has: the user's
+# live activities newest first, and one of them.
+_STAND_IN_USER, _STAND_IN_ACTIVITY = -7_101_301, -7_101_302
+_ACTIVITY_PAGES = CompiledQuery(lambda user_id: _newest_first(User(pk=user_id)), user_id=_STAND_IN_USER)
+_ACTIVITY_GET = CompiledQuery(
+    lambda user_id, activity_id: _newest_first(User(pk=user_id)).filter(pk=activity_id),
+    user_id=_STAND_IN_USER, activity_id=_STAND_IN_ACTIVITY,
+)
 
 
 def activity_count(*, user: User) -> int:
@@ -75,9 +80,8 @@ def activity_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Act
     """The user's live activities, newest first, narrowed by ``filters`` when given."""
     if filters is None or not any(name in filters for name in ActivityFilter.base_filters):
         # No filter named (a plain page of the list): the same rows and order without building and
-        # validating the filter form, a fifth of the list's cost (bench/profile_endpoint.py), and
-        # the pages' total from the cache.
-        # Pages are read with SQL compiled once per process (_ACTIVITY_PAGES).
+        # validating the filter form, a fifth of the list's cost (bench/profile_endpoint.py); the
+        # total from the cache, the pages with SQL compiled once per process (_ACTIVITY_PAGES).
         return _newest_first(user).paged(
             count=lambda: activity_count(user=user),
             fetch=lambda *, offset, limit: _ACTIVITY_PAGES.run(user_id=user.pk, offset=offset, limit=limit),
@@ -88,13 +92,6 @@ def activity_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Act
 def activity_list_deleted(*, user: User) -> QuerySet[Activity]:
     """Soft-deleted activities that can still be restored (the restore UI's list)."""
     return _with_display_fields(activities_restorable(user=user)).order_by("-deleted_at", "-id")
-
-
-# One activity as activity_list gives it, compiled once per process (activelog.db.CompiledQuery).
-_ACTIVITY_GET = CompiledQuery(
-    lambda user_id, activity_id: _newest_first(User(pk=user_id)).filter(pk=activity_id),
-    user_id=-7_101_301, activity_id=-7_101_302,
-)
 
 
 def activity_get(*, user: User, activity_id: int) -> Activity:

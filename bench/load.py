@@ -66,6 +66,7 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/activelog_bench_load"
 LUA = ROOT / "bench" / "wrk" / "load.lua"
 STATS_PATH = "/api/v1/analytics/trends/monthly?months=12"
+CACHE_PREFIX, COLD_CACHE_PREFIX = "benchload", "benchload-cold"  # the two servers' CACHE_KEY_PREFIX
 CREATE_TITLE = "bench-load create"  # marks the rows the create endpoint makes (deleted after each round)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -240,7 +241,7 @@ def forget_cached_users() -> None:
     import redis
 
     client = redis.Redis.from_url(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
-    for prefix in ("benchload", "benchload-cold"):
+    for prefix in (CACHE_PREFIX, COLD_CACHE_PREFIX):
         keys = list(client.scan_iter(f"{prefix}:*:authuser:*"))
         if keys:
             client.delete(*keys)
@@ -419,7 +420,7 @@ def prepare_environment(args) -> tuple[dict, str]:
     env = prepare(activities=args.activities, days=args.days)
     env.pop("DJANGO_SECURE_SSL_REDIRECT", None)  # as shipped: the ALB's X-Forwarded-Proto says https
     env.update({
-        "CACHE_KEY_PREFIX": "benchload",
+        "CACHE_KEY_PREFIX": CACHE_PREFIX,
         "THROTTLE_RATE_USER": "100000000/hour",
         "THROTTLE_RATE_ANON": "100000000/hour",
         "THROTTLE_RATE_LOGIN": "100000/min",
@@ -538,7 +539,7 @@ def main(argv=None) -> int:
     workers = int(os.environ.get("GUNICORN_WORKERS", 2))
     servers = {"app": make_server(env, workers=workers)}
     if "stats-cold" in wanted:
-        servers["cold"] = make_server({**env, "STATS_CACHE_SECONDS": "0", "CACHE_KEY_PREFIX": "benchload-cold"},
+        servers["cold"] = make_server({**env, "STATS_CACHE_SECONDS": "0", "CACHE_KEY_PREFIX": COLD_CACHE_PREFIX},
                                       workers=workers)
     if any(name.startswith("ceiling") for name in wanted):
         ceiling_env = {k: v for k, v in env.items() if not k.startswith(("DJANGO_", "PROMETHEUS"))}

@@ -27,18 +27,18 @@ def stats_cache_key(*, user: User, endpoint: str, params: dict | None = None) ->
     return f"stats:{user.pk}:{user.stats_version}:{user.timezone}:{local_today(user.tzinfo)}:{endpoint}:{query}"
 
 
-def stats_etag(*, user: User, endpoint: str, params: dict | None = None) -> str:
-    """The entity tag of a statistics answer: the cache key determines the body (and the app
-    version its format), so a client holding this tag holds the current answer; a write, a new
-    local day or a new time zone changes it."""
-    digest = hashlib.sha256(f"{settings.APP_VERSION}|{stats_cache_key(user=user, endpoint=endpoint, params=params)}"
-                            .encode()).hexdigest()
+def stats_etag(key: str) -> str:
+    """The entity tag of the answer cached under ``key`` (stats_cache_key): the key determines the
+    body (and the app version its format), so a client holding this tag holds the current answer;
+    a write, a new local day or a new time zone changes it."""
+    digest = hashlib.sha256(f"{settings.APP_VERSION}|{key}".encode()).hexdigest()
     return f'"{digest[:32]}"'
 
 
-def cached_stats(*, user: User, endpoint: str, params: dict | None, compute: Callable[[], dict]) -> tuple[dict, bool]:
-    """Return (body, hit)."""
-    key = stats_cache_key(user=user, endpoint=endpoint, params=params)
+def cached_stats(*, user: User, endpoint: str, params: dict | None, compute: Callable[[], dict],
+                 key: str | None = None) -> tuple[dict, bool]:
+    """Return (body, hit). ``key``: stats_cache_key's, when the caller already made it."""
+    key = key or stats_cache_key(user=user, endpoint=endpoint, params=params)
     with span(f"statistics.{endpoint}", user__id=user.pk) as current:
         body = cache.get(key)
         hit = body is not None

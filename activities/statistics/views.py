@@ -10,7 +10,7 @@ from activelog.api.schema import ETAG_HEADER, IF_NONE_MATCH_HEADER, X_CACHE_HEAD
 from activities.serializers import RangeQuerySerializer
 from activities.statistics import selectors as statistics
 from activities.statistics import serializers as s
-from activities.statistics.cache import cached_stats, stats_etag
+from activities.statistics.cache import cached_stats, stats_cache_key, stats_etag
 
 
 class StatsView(APIView):
@@ -29,7 +29,8 @@ class StatsView(APIView):
             query.is_valid(raise_exception=True)
             params = query.validated_data
         key_params = {k: str(v) for k, v in params.items()}
-        etag = stats_etag(user=request.user, endpoint=self.endpoint, params=key_params)
+        key = stats_cache_key(user=request.user, endpoint=self.endpoint, params=key_params)
+        etag = stats_etag(key)
         # Per user, and to be checked again on every use: a write changes the answer at once.
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         if _matches(request.headers.get("If-None-Match"), etag):
@@ -39,6 +40,7 @@ class StatsView(APIView):
             endpoint=self.endpoint,
             params=key_params,
             compute=lambda: self.compute(request.user, params),
+            key=key,
         )
         return Response(body, headers={**headers, "X-Cache": "HIT" if hit else "MISS"})
 
