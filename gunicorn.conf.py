@@ -71,6 +71,7 @@ control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 logconfig_dict = gunicorn_logging_config(level=loglevel, access_log=bool(accesslog))
+logger_class = "activelog.logging.GunicornLogger"  # builds no access line when there is no access log
 
 
 # --- Hooks -----------------------------------------------------------------------------------

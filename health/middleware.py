@@ -22,5 +22,10 @@ class HealthCheckMiddleware:
     def __call__(self, request):
         view = HOST_AGNOSTIC_PATHS.get(request.path_info)
         if view is not None and request.method in ("GET", "HEAD"):
-            return view(request)
+            response = view(request)
+            # CommonMiddleware, which adds it to every other response, comes later in the chain.
+            # Without it gunicorn sends the body chunked: one more write and more bytes per check.
+            if not response.streaming and "Content-Length" not in response:
+                response["Content-Length"] = str(len(response.content))
+            return response
         return self.get_response(request)

@@ -31,7 +31,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "activelog.web.middleware.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "activelog.web.middleware.CSPMiddleware",  # django-csp's, the policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "activelog.middleware.LengthRequiredMiddleware",  # before anything reads the body
     # Counts each response by status and view. Outside the middlewares that may load the session
@@ -42,7 +42,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "activelog.web.middleware.MessageMiddleware",  # Django's, the storage made when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "activelog.web.middleware.UserTimezoneMiddleware",

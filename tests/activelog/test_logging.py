@@ -134,3 +134,23 @@ def test_gunicorn_and_app_lines_alike_name_the_host_and_the_app_version():
     assert all(line["host"] == socket.gethostname() and line["version"] == "2026.11.30-4f2a9c1" for line in lines)
     request_line = next(line for line in lines if line["logger"] == "activelog.request")
     assert (request_line["request_id"], request_line["status"]) == ("host-version-1", 401)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("access_log", ["", "-"])
+def test_gunicorn_writes_access_lines_only_when_asked(access_log):
+    """The app's request line is the access log; gunicorn adds its own only with GUNICORN_ACCESS_LOG
+    (and builds none without it: activelog.logging.GunicornLogger)."""
+    env = clean_env(**PRODUCTION_ENV, GUNICORN_ACCESS_LOG=access_log,
+                    DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres", REDIS_URL="redis://127.0.0.1:6379/15")
+    with Gunicorn(env, workers=1) as server:
+        for _ in range(3):
+            request = urllib.request.Request(f"{server.base}/health/live", headers={"X-Request-ID": "access-1"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+    lines = [json.loads(line) for line in server.lines()]
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    if access_log:
+        assert len(access) >= 3 and all("GET /health/live" in line["message"] for line in access), access
+    else:
+        assert access == []

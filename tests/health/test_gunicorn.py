@@ -69,6 +69,13 @@ def test_private_ip_host_is_answered_only_on_health_paths(server):
     assert get(server.base, "/api/v1/activities", host="10.0.3.17:8080")[0] == 400
 
 
+def test_health_answers_carry_their_length_not_chunks(server):
+    for path in ("/health", "/health/live", "/metrics"):
+        status, headers, body = get(server.base, path, host="10.0.3.17:8080")
+        assert status == 200, path
+        assert "Transfer-Encoding" not in headers and int(headers["Content-Length"]) == len(body) > 0, (path, headers)
+
+
 def test_plain_http_health_is_not_redirected_but_other_paths_are(server):
     status, _, _ = get(server.base, "/health", host="localhost")
     assert status == 200
