@@ -6,6 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 
+from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
@@ -13,6 +14,7 @@ from rest_framework_simplejwt.settings import api_settings
 
 from accounts.tokens import issued_under_current_password
 from accounts.user_cache import cached_user
+from activelog.api.throttling import reads_and_user_turns
 
 # Access tokens this process has validated, most recently used last: a client sends the same token
 # for up to its lifetime (15 minutes by default), and checking it again (base64, JSON, HMAC, the
@@ -40,14 +42,31 @@ class JWTAuthentication(SimpleJWTAuthentication):
                 _validated.popitem(last=False)
         return token
 
-    def get_user(self, validated_token):
-        # simplejwt's checks, in its order and with its messages; the row comes from the cache.
+    def authenticate(self, request):
+        # simplejwt's, with the request passed on to get_user.
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        validated_token = self.get_validated_token(raw_token)
+        return self.get_user(validated_token, request), validated_token
+
+    def get_user(self, validated_token, request=None):
+        # simplejwt's checks, in its order and with its messages; the row comes from the cache, read
+        # in the same Redis round trip as the request's turn in the per-user throttles.
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as e:
             raise InvalidToken(_("Token contained no recognizable user identification")) from e
+
+        def read(key):
+            values = reads_and_user_turns(request, user_id, [key])
+            return cache.get(key) if values is None else values[0]
+
         try:
-            user = cached_user(user_id)
+            user = cached_user(user_id, read=cache.get if request is None else read)
         except self.user_model.DoesNotExist as e:
             raise AuthenticationFailed(_("User not found"), code="user_not_found") from e
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:

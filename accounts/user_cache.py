@@ -16,7 +16,7 @@ the statistics version of the statistics cache key):
 Off (every request reads the row) when AUTH_USER_CACHE_SECONDS is 0, the default without Redis.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -36,13 +36,15 @@ def enabled() -> bool:
     return bool(_ttl())
 
 
-def cached_user(user_id):
-    """The user with this primary key (``User.DoesNotExist`` when there is none)."""
+def cached_user(user_id, *, read: Callable[[str], object] = cache.get):
+    """The user with this primary key (``User.DoesNotExist`` when there is none). ``read`` reads
+    the cache entry (None for a miss); the API's authentication reads it together with the
+    throttles (accounts/authentication.py)."""
     User = get_user_model()
     if not _ttl():
         return User._default_manager.get(pk=user_id)
     key = KEY.format(user_id)
-    user = cache.get(key)  # a cache outage is a miss (IGNORE_EXCEPTIONS)
+    user = read(key)  # a cache outage is a miss (IGNORE_EXCEPTIONS)
     if user is None:
         user = User._default_manager.get(pk=user_id)
         cache.add(key, user, _ttl())

@@ -25,6 +25,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
 from activelog import errors as domain
+from activelog.api.throttling import give_back_turns
 from activelog.database import (
     RETRY_AFTER_SECONDS,
     UNAVAILABLE_MESSAGE,
@@ -185,6 +186,7 @@ def api_exception(exc: Exception) -> Exception:
 def problem_exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: every exception raised in an API view becomes a problem response."""
     request = context.get("request")
+    give_back_turns(request)  # refused before the throttle check: that request does not count
     if is_database_unavailable(exc):
         log_database_unavailable(request, exc)
     exc = api_exception(exc)

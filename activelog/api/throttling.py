@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django_prometheus.cache import metrics as cache_metrics
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -33,30 +34,53 @@ def _redis_client():
     return get_client(write=True) if get_client else None
 
 
-# One request's turn in the sliding window, atomically in Redis: drop what left the window, add
-# this request, count; over the limit, take this request out again (a refused request does not
-# count). Returns the count (this request included) and the oldest score still in the window (a
-# string: Lua would truncate a number). One EVALSHA instead of a MULTI of five commands and a
-# ZREM: a sixth of the client-side cost of a cached request went to those replies.
-SLIDING_WINDOW = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
-local count = redis.call('ZCARD', KEYS[1])
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-if count > tonumber(ARGV[4]) then
-    redis.call('ZREM', KEYS[1], ARGV[3])
+# One request's turn in a sliding window, atomically in Redis: drop what left the window, add this
+# request, count; over the limit, take this request out again (a refused request does not count).
+# Gives the count (this request included) and the oldest score still in the window (a string: Lua
+# would truncate a number). One EVALSHA instead of a MULTI of five commands and a ZREM: a sixth of
+# the client-side cost of a cached request went to those replies.
+_TURN = """
+local function turn(key, now, window_start, member, limit, ttl)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', window_start)
+    redis.call('ZADD', key, now, member)
+    local count = redis.call('ZCARD', key)
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    redis.call('EXPIRE', key, ttl)
+    if count > tonumber(limit) then
+        redis.call('ZREM', key, member)
+    end
+    return count, oldest[2] or false
 end
-return {count, oldest[2] or false}
+"""
+# KEYS[1], ARGV[1..5]: one turn. Returns {count, oldest}.
+SLIDING_WINDOW = _TURN + "return {turn(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])}\n"
+# The first ARGV[1] KEYS are read (GET), each further key takes a turn with the next five ARGV.
+# Returns the values read (false for a missing key), then count and oldest of each turn: the reads
+# an authenticated request starts with and its per-user throttles in one round trip
+# (reads_and_user_turns).
+READS_AND_TURNS = _TURN + """
+local reads = tonumber(ARGV[1])
+local out = {}
+for i = 1, reads do
+    out[i] = redis.call('GET', KEYS[i])
+end
+for t = reads + 1, #KEYS do
+    local a = 1 + (t - reads - 1) * 5
+    local count, oldest = turn(KEYS[t], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
+    out[#out + 1] = count
+    out[#out + 1] = oldest
+end
+return out
 """
 
 
-def _sliding_window(client):
+def _script(client, source: str):
     """The script registered on this client (redis-py sends EVALSHA, and the script itself when
     Redis does not have it, after a restart for instance)."""
-    script = getattr(client, "_activelog_sliding_window", None)
+    scripts = client.__dict__.setdefault("_activelog_scripts", {})
+    script = scripts.get(source)
     if script is None:
-        script = client._activelog_sliding_window = client.register_script(SLIDING_WINDOW)
+        script = scripts[source] = client.register_script(source)
     return script
 
 
@@ -82,20 +106,21 @@ class _SettingsRates:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        key = cache.make_key(self.key)
-        now = self.timer()
-        member = f"{now:.6f}-{uuid.uuid4().hex[:8]}"
-        try:
-            count, oldest = _sliding_window(client)(
-                keys=[key], args=[repr(now), repr(now - self.duration), member, self.num_requests,
-                                  int(self.duration) + 1])
-        except Exception as exc:  # Redis unreachable: fail open, say so (rate-limited by the logger's filter)
-            cache_logger.warning("Throttle check skipped: %s", exc, exc_info=True)
+        turn = _turns_taken(request).pop(self.key, None)  # taken with the request's first reads
+        if turn is None:
+            turn = self._turn(self.timer())
+            try:
+                turn.count, turn.oldest = _script(client, SLIDING_WINDOW)(keys=[turn.redis_key], args=turn.args)
+            except Exception as exc:  # Redis unreachable: fail open, say so (rate-limited by the logger's filter)
+                cache_logger.warning("Throttle check skipped: %s", exc, exc_info=True)
+                return True
+        if turn.count <= self.num_requests:
             return True
-        if count <= self.num_requests:
-            return True
-        self.now, self._oldest = now, float(oldest) if oldest else now
+        self.now, self._oldest = turn.now, float(turn.oldest) if turn.oldest else turn.now
         return False
+
+    def _turn(self, now: float, key: str | None = None) -> "_Turn":
+        return _Turn(self, key or self.key, now)
 
     def wait(self):
         oldest = getattr(self, "_oldest", None)
@@ -111,6 +136,95 @@ class _SettingsRates:
         if self.scope in defaults:
             return defaults[self.scope]
         raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r} (settings.THROTTLE_RATES)")
+
+
+class _Turn:
+    """One request's turn in one throttle's window: the script's arguments, then its answer."""
+
+    __slots__ = ("args", "count", "limit", "member", "now", "oldest", "redis_key")
+
+    def __init__(self, throttle, key: str, now: float):
+        self.now, self.limit, self.redis_key = now, throttle.num_requests, cache.make_key(key)
+        self.member = f"{now:.6f}-{uuid.uuid4().hex[:8]}"
+        self.args = [repr(now), repr(now - throttle.duration), self.member, throttle.num_requests,
+                     int(throttle.duration) + 1]
+        self.count, self.oldest = 0, None  # 0: not counted (yet)
+
+
+def _turns_taken(request) -> dict:
+    """Turns taken ahead by reads_and_user_turns and not yet checked, by throttle cache key."""
+    return getattr(request, "_activelog_throttle_turns", None) or {}
+
+
+def _user_throttles(request, user_id) -> dict:
+    """The request's view's throttles that are keyed by the signed-in user alone (UserRateThrottle
+    and its kind), by the cache key they will have for ``user_id``."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is None:
+        return {}
+    keyed = {}
+    for throttle in view.get_throttles():
+        if (isinstance(throttle, _SettingsRates) and isinstance(throttle, throttling.UserRateThrottle)
+                and throttle.rate is not None):
+            keyed[throttle.cache_format % {"scope": throttle.scope, "ident": user_id}] = throttle
+    return keyed
+
+
+def reads_and_user_turns(request, user_id, keys: list[str]) -> list | None:
+    """Read ``keys`` from the cache and take this request's turn in each per-user throttle of its
+    view, as the signed-in user ``user_id``, in one Redis round trip; the turns wait on the request
+    for DRF's throttle check (before it, the user had one round trip of its own, issue 17).
+
+    Returns the values (None for a miss), or None without Redis (the caller reads its own way).
+    With Redis unreachable every read is a miss and the throttles let the request through, as
+    they would on their own, without trying Redis again. A request refused before its throttles
+    are checked gives its turns back (give_back_turns): DRF counts only requests that get there.
+    """
+    client = _redis_client()
+    if client is None:
+        return None
+    throttles = _user_throttles(request, user_id)
+    turns = {key: throttle._turn(throttle.timer(), key) for key, throttle in throttles.items()}
+    args = [len(keys)]
+    for turn in turns.values():
+        args += turn.args
+    try:
+        answer = _script(client, READS_AND_TURNS)(
+            keys=[cache.make_key(key) for key in keys] + [turn.redis_key for turn in turns.values()], args=args)
+    except Exception as exc:  # Redis unreachable: every read a miss, every throttle open
+        cache_logger.warning("Cache read and throttle check skipped: %s", exc, exc_info=True)
+        cache_metrics.django_cache_get_total.labels(backend="redis").inc(len(keys))
+        cache_metrics.django_cache_get_fail_total.labels(backend="redis").inc(len(keys))
+        values = [None] * len(keys)
+    else:
+        values = [None if raw is None else cache.client.decode(raw) for raw in answer[:len(keys)]]
+        hits = sum(value is not None for value in values)
+        cache_metrics.django_cache_get_total.labels(backend="redis").inc(len(keys))
+        cache_metrics.django_cache_hits_total.labels(backend="redis").inc(hits)
+        cache_metrics.django_cache_misses_total.labels(backend="redis").inc(len(keys) - hits)
+        for i, turn in enumerate(turns.values()):
+            turn.count, turn.oldest = answer[len(keys) + 2 * i], answer[len(keys) + 2 * i + 1]
+    request._activelog_throttle_turns = turns
+    return values
+
+
+def give_back_turns(request) -> None:
+    """Take back the turns reads_and_user_turns counted for a request that ended before DRF checked
+    its throttles (authentication or permission refused): like DRF, only requests that reach the
+    throttle check count against the rate."""
+    turns = _turns_taken(request)
+    counted = [turn for turn in turns.values() if 0 < turn.count <= turn.limit]
+    turns.clear()
+    client = _redis_client() if counted else None
+    if client is None:
+        return
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for turn in counted:
+                pipe.zrem(turn.redis_key, turn.member)
+            pipe.execute()
+    except Exception as exc:
+        cache_logger.warning("Throttle turn not given back: %s", exc, exc_info=True)
 
 
 class UserRateThrottle(_SettingsRates, throttling.UserRateThrottle):

@@ -1,6 +1,7 @@
 """Throttles on the auth endpoints and the API, counted in the real (Redis) cache."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
@@ -316,3 +317,100 @@ def test_refused_requests_do_not_count_and_a_flushed_script_is_loaded_again(api_
     keys = redis_client.keys(cache.make_key("throttle_login_*"))
     assert sorted(redis_client.zcard(k) for k in keys) == [2, 2]  # the three refusals left no trace
     assert all(0 < redis_client.ttl(k) <= 61 for k in keys)
+
+
+# --- The per-user throttles ride on the user's cache read ----------------------------------------
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """Counts the commands sent to Redis (a pipeline or a script call is one round trip)."""
+    from redis.connection import AbstractConnection
+
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+def user_window(user, scope="user") -> list[bytes]:
+    """The members counted in ``user``'s window of this throttle scope."""
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default").zrange(cache.make_key(f"throttle_{scope}_{user.pk}"), 0, -1)
+
+
+def test_a_signed_in_request_makes_one_redis_round_trip_for_its_user_and_throttle(user, redis_commands, rates):
+    rates(user="3/min")
+    api = bearer_client(user)
+    from prometheus_client import REGISTRY
+
+    def cache_hits():
+        return REGISTRY.get_sample_value("django_cache_get_hits_total", {"backend": "redis"}) or 0
+
+    assert api.get(ME).status_code == 200  # reads the row, caches it
+    redis_commands.clear()
+    hits = cache_hits()
+
+    assert api.get(ME).status_code == 200
+
+    assert len(redis_commands) == 1, redis_commands  # the user and the throttle's turn together
+    assert cache_hits() == hits + 1  # the dashboards' hit ratio still sees the user read
+    assert len(user_window(user)) == 2
+    assert api.get(ME).status_code == 200
+    assert_throttled(api.get(ME))
+    assert len(user_window(user)) == 3  # the refusal did not count
+
+
+def test_both_per_user_throttles_of_a_view_take_their_turn(user, rates):
+    """The PDF report has the user's rate and the export rate: both count, in the one round trip."""
+    rates(user="5/min", export="1/min")
+    api = bearer_client(user)
+    report = "/api/v1/activities/export/pdf"
+    assert api.get(ME).status_code == 200
+    assert api.post(report, {}, format="json").status_code == 202
+
+    assert_throttled(api.post(report, {}, format="json"))
+    assert (len(user_window(user)), len(user_window(user, "export"))) == (3, 1)
+
+
+@pytest.mark.parametrize("refusal", ["password changed", "deactivated"])
+def test_a_request_refused_at_authentication_does_not_count(user, rates, refusal):
+    rates(user="2/min")
+    stale = bearer_client(user)
+    assert stale.get(ME).status_code == 200  # cached, one turn counted
+    if refusal == "password changed":
+        user.set_password("changed-by-a-reset-link-66")
+    else:
+        user.is_active = False
+    user.save()
+
+    for _ in range(4):
+        assert_problem(stale.get(ME), 401, "not-authenticated")
+
+    assert len(user_window(user)) == 1
+    user.is_active = True
+    user.save()
+    fresh = bearer_client(user)
+    assert fresh.get(ME).status_code == 200
+    assert_throttled(fresh.get(ME))
+
+
+def test_with_redis_down_a_signed_in_request_is_answered_from_the_database(user, settings, rates):
+    from django.core.cache import cache
+
+    rates(user="1/min")
+    api = bearer_client(user)
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+    try:
+        for _ in range(3):  # over the rate: the throttle is open while Redis is away
+            response = api.get(ME)
+            assert response.status_code == 200 and response.json()["email"] == user.email
+    finally:
+        cache.close()
