@@ -65,6 +65,16 @@ if DATABASES["default"]["ENGINE"] in {
         "tcp_user_timeout": round(network_timeout * 1000),
     })
 
+    # Statements the process repeats (every request's few) are prepared on each connection once
+    # and then only executed: PostgreSQL skips parsing and planning, which was most of its time
+    # for an indexed lookup (issue 17). That needs server-side parameters (psycopg's Cursor instead
+    # of Django's default ClientCursor, which inlines them). Behind PgBouncer in transaction mode
+    # (before 1.21's max_prepared_statements) set DATABASE_PREPARE_THRESHOLD=0: nothing prepared.
+    prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    server_side_binding = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+    options["server_side_binding"] = server_side_binding
+    options["prepare_threshold"] = prepare_threshold if prepare_threshold > 0 and server_side_binding else None
+
     # django-prometheus's instrumented backend (>= 2.5.0 works with psycopg pools).
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     if env.bool("DATABASE_POOL", default=True):

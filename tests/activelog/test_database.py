@@ -75,3 +75,25 @@ def test_an_outage_is_unavailable(cause):
 ], ids=["program-limit", "programming", "data", "integrity", "not-a-database-error", "none"])
 def test_a_bug_or_bad_input_is_not(error):
     assert not is_database_unavailable(error)
+
+
+@pytest.mark.django_db
+def test_a_statement_the_api_repeats_is_prepared_on_its_connection(user):
+    """settings/database.py: server-side parameters and psycopg's prepare threshold, so PostgreSQL
+    plans the detail query once per connection instead of on every request."""
+    from django.db import connection
+
+    from tests.support.api import bearer_client
+    from tests.support.factories import ActivityFactory
+
+    activity = ActivityFactory(user=user, title="Prepared once")
+    api = bearer_client(user)
+    for _ in range(6):  # psycopg prepares a statement on its fifth execution
+        response = api.get(f"/api/v1/activities/{activity.pk}")
+        assert response.status_code == 200 and response.json()["title"] == "Prepared once"
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ['%FROM "activities_activity"%'])
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('"activities_activity"."id" = $' in statement for statement in prepared), prepared

@@ -172,6 +172,18 @@ def test_database_pool_can_be_turned_off():
     assert current["conn_max_age"] == 60
 
 
+@pytest.mark.parametrize(("env", "binding", "threshold"), [
+    ({}, True, 5),
+    ({"DATABASE_PREPARE_THRESHOLD": "0"}, True, None),  # behind a pooler that cannot keep them
+    ({"DATABASE_SERVER_SIDE_BINDING": "false"}, False, None),  # Django's client-side binding
+])
+def test_repeated_statements_are_prepared_unless_turned_off(env, binding, threshold):
+    current = effective_settings(DATABASE_URL=PROD_DATABASE_URL, **env)
+
+    assert current["options"]["server_side_binding"] is binding
+    assert current["options"]["prepare_threshold"] == threshold
+
+
 def test_redis_url_switches_cache_and_sessions():
     current = effective_settings(REDIS_URL="redis://127.0.0.1:6379/14")
 

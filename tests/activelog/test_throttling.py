@@ -1,7 +1,6 @@
 """Throttles on the auth endpoints and the API, counted in the real (Redis) cache."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
