@@ -9,7 +9,7 @@
    ANALYZE. Redis: BENCH_REDIS_URL (default db 12), CACHE_KEY_PREFIX=benchload.
 2. Servers: the production command, `gunicorn -c gunicorn.conf.py activelog.wsgi`, with
    DJANGO_ENV=production and the settings as shipped (2 balanced gthread workers x 4 threads,
-   recycling after ~50,000 requests, ...; any GUNICORN_* in the environment overrides them, as in
+   recycling after ~200,000 requests, ...; any GUNICORN_* in the environment overrides them, as in
    production). Only the throttle rates are raised (THROTTLE_RATE_USER/ANON/LOGIN), so the load is
    not refused. Every request carries X-Forwarded-Proto: https and X-Forwarded-For, as the ALB
    sends them. A second, identical server measures cold statistics (below). A bare Django + DRF
