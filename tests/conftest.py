@@ -130,3 +130,19 @@ def other_client(other_user) -> APIClient:
 def pytest_report_header(config):
     return [f"database: {settings.DATABASES['default']['ENGINE']} {settings.DATABASES['default'].get('NAME')}",
             f"cache: {settings.CACHES['default']['BACKEND']} {os.environ.get('REDIS_URL', '')}"]
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """Counts the commands sent to Redis (a pipeline or a script call is one round trip)."""
+    from redis.connection import AbstractConnection
+
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sent

@@ -25,6 +25,8 @@ from django_prometheus.cache import metrics as cache_metrics
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from activelog import read_ahead
+
 cache_logger = logging.getLogger("activelog.cache")
 
 
@@ -156,10 +158,9 @@ def _turns_taken(request) -> dict:
     return getattr(request, "_activelog_throttle_turns", None) or {}
 
 
-def _user_throttles(request, user_id) -> dict:
-    """The request's view's throttles that are keyed by the signed-in user alone (UserRateThrottle
-    and its kind), by the cache key they will have for ``user_id``."""
-    view = (getattr(request, "parser_context", None) or {}).get("view")
+def _user_throttles(view, user_id) -> dict:
+    """The view's throttles that are keyed by the signed-in user alone (UserRateThrottle and its
+    kind), by the cache key they will have for ``user_id``."""
     if view is None:
         return {}
     keyed = {}
@@ -175,7 +176,11 @@ def reads_and_user_turns(request, user_id, keys: list[str]) -> list | None:
     view, as the signed-in user ``user_id``, in one Redis round trip; the turns wait on the request
     for DRF's throttle check (before it, the user had one round trip of its own, issue 17).
 
-    Returns the values (None for a miss), or None without Redis (the caller reads its own way).
+    The keys the view names in ``cache_keys_read_ahead(request, user_id)``, if it has that method,
+    are read in the same call and kept for the request (activelog/read_ahead.py).
+
+    Returns the values of ``keys`` (None for a miss), or None without Redis (the caller reads its
+    own way).
     With Redis unreachable every read is a miss and the throttles let the request through, as
     they would on their own, without trying Redis again. A request refused before its throttles
     are checked gives its turns back (give_back_turns): DRF counts only requests that get there.
@@ -183,7 +188,11 @@ def reads_and_user_turns(request, user_id, keys: list[str]) -> list | None:
     client = _redis_client()
     if client is None:
         return None
-    throttles = _user_throttles(request, user_id)
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    throttles = _user_throttles(view, user_id)
+    ahead = getattr(view, "cache_keys_read_ahead", None)
+    ahead = [key for key in ahead(request, user_id) if key not in keys] if ahead else []
+    own, keys = len(keys), [*keys, *ahead]
     turns = {key: throttle._turn(throttle.timer(), key) for key, throttle in throttles.items()}
     args = [len(keys)]
     for turn in turns.values():
@@ -205,7 +214,8 @@ def reads_and_user_turns(request, user_id, keys: list[str]) -> list | None:
         for i, turn in enumerate(turns.values()):
             turn.count, turn.oldest = answer[len(keys) + 2 * i], answer[len(keys) + 2 * i + 1]
     request._activelog_throttle_turns = turns
-    return values
+    read_ahead.keep(dict(zip(ahead, values[own:], strict=True)))
+    return values[:own]
 
 
 def give_back_turns(request) -> None:

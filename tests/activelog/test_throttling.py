@@ -321,22 +321,6 @@ def test_refused_requests_do_not_count_and_a_flushed_script_is_loaded_again(api_
 # --- The per-user throttles ride on the user's cache read ----------------------------------------
 
 
-@pytest.fixture
-def redis_commands(monkeypatch):
-    """Counts the commands sent to Redis (a pipeline or a script call is one round trip)."""
-    from redis.connection import AbstractConnection
-
-    sent = []
-    send = AbstractConnection.send_packed_command
-
-    def counting(self, command, check_health=True):
-        sent.append(command)
-        return send(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
-    return sent
-
-
 def user_window(user, scope="user") -> list[bytes]:
     """The members counted in ``user``'s window of this throttle scope."""
     from django.core.cache import cache

@@ -69,6 +69,24 @@ def test_the_cached_total_follows_every_write_at_once(auth_client, user, client)
     assert "Page 1 of" not in client.get("/activities").content.decode()
 
 
+def test_a_page_of_the_list_reads_its_total_with_the_user_in_one_redis_round_trip(auth_client, user, redis_commands):
+    """activelog/read_ahead.py: the total is named before the user is read, and its value carries
+    the statistics version it was counted under."""
+    ActivityFactory.create_batch(3, user=user)
+    assert auth_client.get(URL).json()["count"] == 3  # caches the user and the total
+    redis_commands.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        body = auth_client.get(URL, {"limit": 2}).json()
+
+    assert (body["count"], len(body["results"])) == (3, 2)
+    assert len(redis_commands) == 1, redis_commands  # user, throttle and total together
+    assert len(queries) == 1  # the page; no COUNT
+    payload = {"activity_type": "running", "duration_minutes": 30, "activity_date": "2026-03-01T07:00:00Z"}
+    assert auth_client.post(URL, payload, format="json").status_code == 201  # bumps the version
+    assert auth_client.get(URL).json()["count"] == 4
+
+
 def test_limit_is_clamped_to_100(auth_client, user):
     ActivityFactory.create_batch(105, user=user)
     body = auth_client.get(URL, {"limit": 500}).json()
