@@ -41,7 +41,11 @@ def _redis_client():
 # Gives the count (this request included) and the oldest score still in the window (a string: Lua
 # would truncate a number). One EVALSHA instead of a MULTI of five commands and a ZREM: a sixth of
 # the client-side cost of a cached request went to those replies.
-_TURN = """
+# The first ARGV[1] KEYS are read (GET) before: an authenticated request's first reads and its
+# per-user throttles go in one round trip (reads_and_user_turns); a throttle checked on its own
+# reads nothing. Each further key takes a turn with the next five ARGV. Returns the values read
+# (false for a missing key), then count and oldest of each turn.
+READS_AND_TURNS = """
 local function turn(key, now, window_start, member, limit, ttl)
     redis.call('ZREMRANGEBYSCORE', key, '-inf', window_start)
     redis.call('ZADD', key, now, member)
@@ -53,14 +57,7 @@ local function turn(key, now, window_start, member, limit, ttl)
     end
     return count, oldest[2] or false
 end
-"""
-# KEYS[1], ARGV[1..5]: one turn. Returns {count, oldest}.
-SLIDING_WINDOW = _TURN + "return {turn(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])}\n"
-# The first ARGV[1] KEYS are read (GET), each further key takes a turn with the next five ARGV.
-# Returns the values read (false for a missing key), then count and oldest of each turn: the reads
-# an authenticated request starts with and its per-user throttles in one round trip
-# (reads_and_user_turns).
-READS_AND_TURNS = _TURN + """
+
 local reads = tonumber(ARGV[1])
 local out = {}
 for i = 1, reads do
@@ -76,13 +73,12 @@ return out
 """
 
 
-def _script(client, source: str):
+def _script(client):
     """The script registered on this client (redis-py sends EVALSHA, and the script itself when
     Redis does not have it, after a restart for instance)."""
-    scripts = client.__dict__.setdefault("_activelog_scripts", {})
-    script = scripts.get(source)
+    script = getattr(client, "_activelog_reads_and_turns", None)
     if script is None:
-        script = scripts[source] = client.register_script(source)
+        script = client._activelog_reads_and_turns = client.register_script(READS_AND_TURNS)
     return script
 
 
@@ -110,9 +106,9 @@ class _SettingsRates:
             return True
         turn = _turns_taken(request).pop(self.key, None)  # taken with the request's first reads
         if turn is None:
-            turn = self._turn(self.timer())
+            turn = _Turn(self, self.key, self.timer())
             try:
-                turn.count, turn.oldest = _script(client, SLIDING_WINDOW)(keys=[turn.redis_key], args=turn.args)
+                turn.count, turn.oldest = _script(client)(keys=[turn.redis_key], args=[0, *turn.args])
             except Exception as exc:  # Redis unreachable: fail open, say so (rate-limited by the logger's filter)
                 cache_logger.warning("Throttle check skipped: %s", exc, exc_info=True)
                 return True
@@ -120,9 +116,6 @@ class _SettingsRates:
             return True
         self.now, self._oldest = turn.now, float(turn.oldest) if turn.oldest else turn.now
         return False
-
-    def _turn(self, now: float, key: str | None = None) -> "_Turn":
-        return _Turn(self, key or self.key, now)
 
     def wait(self):
         oldest = getattr(self, "_oldest", None)
@@ -193,12 +186,12 @@ def reads_and_user_turns(request, user_id, keys: list[str]) -> list | None:
     ahead = getattr(view, "cache_keys_read_ahead", None)
     ahead = [key for key in ahead(request, user_id) if key not in keys] if ahead else []
     own, keys = len(keys), [*keys, *ahead]
-    turns = {key: throttle._turn(throttle.timer(), key) for key, throttle in throttles.items()}
+    turns = {key: _Turn(throttle, key, throttle.timer()) for key, throttle in throttles.items()}
     args = [len(keys)]
     for turn in turns.values():
         args += turn.args
     try:
-        answer = _script(client, READS_AND_TURNS)(
+        answer = _script(client)(
             keys=[cache.make_key(key) for key in keys] + [turn.redis_key for turn in turns.values()], args=args)
     except Exception as exc:  # Redis unreachable: every read a miss, every throttle open
         cache_logger.warning("Cache read and throttle check skipped: %s", exc, exc_info=True)
