@@ -1,5 +1,6 @@
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import factory
 from django.core.files.base import ContentFile
@@ -10,6 +11,13 @@ from activities.models import Activity, ExportJob, Photo, Tag
 from tests.support.images import image_bytes
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
+
+
+def days_ago(days: int, tz: str = "UTC") -> dt.datetime:
+    """This moment's wall-clock time `days` calendar days ago in `tz`: its local date there is exactly
+    today - days whatever the hour of the run (unlike now - days - a few hours, which falls a day earlier
+    shortly after local midnight), and it is never in the future."""
+    return timezone.now().astimezone(ZoneInfo(tz)) - dt.timedelta(days=days)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from activities.exports import rendering as reports
 from activities.models import ExportJob
 from tests.support.api import bearer_client
-from tests.support.factories import ActivityFactory, ExportJobFactory, UserFactory
+from tests.support.factories import ActivityFactory, ExportJobFactory, UserFactory, days_ago
 
 CSV_URL = "/api/v1/activities/export/csv"
 PDF_URL = "/api/v1/activities/export/pdf"
@@ -107,7 +107,7 @@ def request_report(client, **period):
 def test_pdf_report_on_local_storage(auth_client, user, client):
     for day in range(60):
         ActivityFactory(user=user, distance_km=Decimal("7.25"), duration_minutes=40,
-                        activity_date=timezone.now() - dt.timedelta(days=day, hours=1), tags=["t"])
+                        activity_date=days_ago(day), tags=["t"])
     body = request_report(auth_client, start_date=str(timezone.now().date() - dt.timedelta(days=59)))
     status = auth_client.get(body["status_url"]).json()
     assert status["status"] == "completed" and status["progress"] == 100

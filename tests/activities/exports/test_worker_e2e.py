@@ -2,7 +2,6 @@
 request a PDF over HTTP -> the worker renders and uploads -> the job completes with progress 100
 -> the download link, fetched over HTTP, is a valid PDF holding the user's total."""
 
-import datetime as dt
 import io
 import json
 import os
@@ -15,11 +14,10 @@ from decimal import Decimal
 import pytest
 import redis
 from django.db import connection
-from django.utils import timezone
 from pypdf import PdfReader
 
 from tests.support.celery import broker_at
-from tests.support.factories import DEFAULT_PASSWORD, ActivityFactory, UserFactory
+from tests.support.factories import DEFAULT_PASSWORD, ActivityFactory, UserFactory, days_ago
 from tests.support.servers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -69,7 +67,7 @@ def test_pdf_report_rendered_by_a_real_worker(live_server, worker, s3_media):
     user = UserFactory(timezone="Europe/Paris")
     for day in range(30):
         ActivityFactory(user=user, distance_km=Decimal("12.50"), duration_minutes=61,
-                        activity_date=timezone.now() - dt.timedelta(days=day, hours=2))
+                        activity_date=days_ago(day, user.timezone))
     api = f"{live_server.url}/api/v1"
     _, login = call("POST", f"{api}/auth/login", {"email": user.email, "password": DEFAULT_PASSWORD})
     token = login["access"]
