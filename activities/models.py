@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, FloatField, Func, Q
 from django.utils import timezone
 
 from activities import rules
@@ -58,6 +58,28 @@ class ActivityQuerySet(models.QuerySet):
     def restorable(self, *, now=None):
         now = now or timezone.now()
         return self.filter(deleted_at__isnull=False, deleted_at__gte=now - RESTORE_WINDOW)
+
+
+class Pace(Func):
+    """Minutes per kilometre as the database computes it, for comparing paces (the fastest-pace
+    record and its index): an exact quotient on PostgreSQL, so equal paces tie; a double on SQLite,
+    whose NUMERIC keeps whole numbers as integers (7 / 2 would be 3), correctly rounded, so equal
+    paces tie there too. Null without a distance. Only ever compared, never read back: the float
+    output field keeps Django from wrapping it in SQLite's NUMERIC cast, which would hide it from
+    its index."""
+
+    template = "(CAST(%(expressions)s)"
+    arg_joiner = " AS NUMERIC(20, 8)) / "
+    output_field = FloatField()
+
+    def __init__(self):
+        super().__init__(F("duration_minutes"), F("distance_km"))
+
+    def __repr__(self) -> str:
+        return "Pace(duration_minutes / distance_km)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, arg_joiner=" AS REAL) / ", **extra_context)
 
 
 class Activity(models.Model):
@@ -122,6 +144,28 @@ class Activity(models.Model):
                 fields=["user", "activity_type", "-activity_date"],
                 name="activity_user_type_date_live",
                 condition=Q(deleted_at__isnull=True),
+            ),
+            # Personal records (statistics.selectors.personal_records): per type, each record's holder
+            # is the first entry in its order, so records cost an index probe per type and record.
+            models.Index(
+                fields=["user", "activity_type", "-distance_km", "activity_date", "id"],
+                name="activity_record_distance",
+                condition=Q(deleted_at__isnull=True, distance_km__isnull=False),
+            ),
+            models.Index(
+                fields=["user", "activity_type", "-duration_minutes", "activity_date", "id"],
+                name="activity_record_duration",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["user", "activity_type", "-calories_burned", "activity_date", "id"],
+                name="activity_record_calories",
+                condition=Q(deleted_at__isnull=True, calories_burned__isnull=False),
+            ),
+            models.Index(
+                F("user"), F("activity_type"), Pace(), F("activity_date"), F("id"),
+                name="activity_record_pace",
+                condition=Q(deleted_at__isnull=True, distance_km__gte=1),
             ),
             # The restore list (include_deleted=true) and the purge of expired soft deletes.
             models.Index(

@@ -4,7 +4,8 @@
     make bench            # or: .venv/bin/python bench/stats.py [--activities N] [--runs N]
 
 It creates (once) the database given by BENCH_DATABASE_URL, seeds the `demo` user through
-`manage.py seed_demo --activities N --days 1825` (idempotent), starts gunicorn with the
+`manage.py seed_demo --activities N --days 1825` (idempotent) and runs VACUUM ANALYZE (autovacuum's
+work in production), starts gunicorn with the
 production settings on a free localhost port, signs in over HTTP, and measures every
 statistics endpoint:
 
@@ -68,7 +69,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 def prepare(*, activities: int, days: int) -> dict:
     """The production environment of the benchmark servers, with the database migrated, the demo
-    user seeded (idempotent) and the static files collected."""
+    user seeded (idempotent), VACUUM ANALYZE run and the static files collected."""
     db_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/activelog_bench")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
     env = {
@@ -92,6 +93,11 @@ def prepare(*, activities: int, days: int) -> dict:
     subprocess.run([python, "manage.py", "seed_demo", "--users", "1", "--activities", str(activities),
                     "--days", str(days), "--password", PASSWORD], cwd=ROOT, env=setup_env, check=True)
     log(f"seed_demo: {time.perf_counter() - seeded:.1f} s")
+    # What autovacuum does in production (and may not do here: the test PostgreSQL can run without
+    # it): planner statistics and the visibility map for index-only scans.
+    from bench.load import psql
+
+    psql(db_url, "VACUUM ANALYZE")
     env["DJANGO_STATIC_ROOT"] = tempfile.mkdtemp(prefix="activelog-bench-static-")
     subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     return env

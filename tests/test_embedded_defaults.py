@@ -86,6 +86,12 @@ def test_full_flow_over_http_on_embedded_defaults(embedded_server):
     assert (status, listing["count"], listing["results"][0]["id"]) == (200, 1, created["id"])
     assert created["tags"] == listing["results"][0]["tags"] == ["morning"]  # SQLite: prefetched, not ARRAY()
 
+    status, records = _call("GET", f"{api}/analytics/records", token=token)  # SQLite's own pace quotient
+    assert status == 200, records
+    assert {kind: r["value"] for kind, r in records["records"]["running"].items()} == {
+        "longest_distance_km": 5.2, "longest_duration_minutes": 30, "fastest_pace_min_per_km": 5.77}
+    assert records["longest_streak_days"] == {"value": 1, "start_date": "2026-03-01", "end_date": "2026-03-01"}
+
     status, updated = _call("PATCH", activity_url, {"duration_minutes": 40}, token)
     assert (status, updated["duration_minutes"], updated["pace_min_per_km"]) == (200, 40, 7.69)
 

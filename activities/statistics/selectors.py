@@ -13,11 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
     Func,
     IntegerField,
@@ -27,16 +25,16 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    When,
     Window,
 )
-from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import User
 from activelog.timezones import local_day_start, local_today, rfc3339
 from activities import rules
-from activities.models import Activity, Tag
+from activities.models import Activity, Pace, Tag
 from activities.selectors import activities_alive
 
 EPOCH = dt.date(1970, 1, 1)
@@ -343,60 +341,60 @@ def top_tags(*, user: User, limit: int) -> dict:
 
 RECORD_KINDS = ("longest_distance_km", "longest_duration_minutes", "most_calories", "fastest_pace_min_per_km")
 
+# Each record's rows and "best first" order; activities.models.Activity's record indexes
+# (activity_record_*) are on exactly these conditions and orders, so on PostgreSQL a holder is the
+# first entry of an index range and records cost a probe per type and record, whatever the number
+# of activities.
+_RECORD_ORDERS = {
+    "longest_distance_km": (Q(distance_km__isnull=False), F("distance_km").desc()),
+    "longest_duration_minutes": (Q(), F("duration_minutes").desc()),
+    "most_calories": (Q(calories_burned__isnull=False), F("calories_burned").desc()),
+    "fastest_pace_min_per_km": (Q(distance_km__gte=1), Pace().asc()),
+}
+
 
 def personal_records(*, user: User) -> dict:
     """Per type: the best distance, duration, calories and pace, each held by the earliest activity
     that reached it (then the lowest id).
 
-    One pass: per-type MAX/MIN window aggregates share one partition (the index already yields
-    rows in activity_type order), rows equal to their type's best become candidates, and a
-    ROW_NUMBER over the (few) candidates picks the holder.
+    One statement: the user's types by a loose index scan (a recursive CTE that jumps from one type
+    to the next, one index probe each), then per type and record the first live activity in that
+    record's order.
     """
-    exact = DecimalField(max_digits=20, decimal_places=8)  # exact division: equal paces tie
-    qualifying_pace = Case(
-        When(
-            distance_km__gte=1,
-            then=ExpressionWrapper(Cast("duration_minutes", exact) / F("distance_km"), output_field=exact),
-        ),
-        default=None,
-        output_field=exact,
+    live = live_activities(user)
+    this_type = RawSQL("types.activity_type", ())
+
+    def sql_of(queryset) -> tuple[str, list]:
+        sql, params = queryset.query.sql_with_params()
+        return f"({sql})", list(params)
+
+    first_type, first_params = sql_of(live.order_by("activity_type").values("activity_type")[:1])
+    next_type, next_params = sql_of(
+        live.filter(activity_type__gt=this_type).order_by("activity_type").values("activity_type")[:1]
     )
-    base = (
-        live_activities(user)
-        .annotate(pace=qualifying_pace)
-        .values("id", "activity_type", "activity_date", "distance_km", "duration_minutes", "calories_burned", "pace")
-    )
-    base_sql, params = base.query.sql_with_params()
-    candidate_columns = "id, activity_type, activity_date, distance_km, duration_minutes, calories_burned"
+    holders, holder_params = [], []
+    for kind, (condition, order) in _RECORD_ORDERS.items():
+        holder = live.filter(condition, activity_type=this_type).order_by(order, "activity_date", "id")
+        sql, params = sql_of(holder.values("id")[:1])
+        holders.append(f"{sql} AS {kind}")
+        holder_params += params
+    table = connection.ops.quote_name(Activity._meta.db_table)
+    columns = "a.id, a.activity_type, a.activity_date, a.distance_km, a.duration_minutes, a.calories_burned"
+    held = [
+        f"SELECT '{kind}', {columns} FROM holders JOIN {table} a ON a.id = holders.{kind}"  # noqa: S608 - fixed names
+        for kind in RECORD_KINDS
+    ]
     sql = f"""
-        WITH base AS ({base_sql}),
-        best AS (
-            SELECT base.*,
-                   MAX(distance_km) OVER per_type AS best_distance,
-                   MAX(duration_minutes) OVER per_type AS best_duration,
-                   MAX(calories_burned) OVER per_type AS best_calories,
-                   MIN(pace) OVER per_type AS best_pace
-            FROM base
-            WINDOW per_type AS (PARTITION BY activity_type)
+        WITH RECURSIVE types(activity_type) AS (
+            SELECT {first_type}
+            UNION ALL
+            SELECT {next_type} FROM types WHERE types.activity_type IS NOT NULL
         ),
-        candidates AS (
-            SELECT 'longest_distance_km' AS kind, {candidate_columns} FROM best WHERE distance_km = best_distance
-            UNION ALL
-            SELECT 'longest_duration_minutes', {candidate_columns} FROM best WHERE duration_minutes = best_duration
-            UNION ALL
-            SELECT 'most_calories', {candidate_columns} FROM best WHERE calories_burned = best_calories
-            UNION ALL
-            SELECT 'fastest_pace_min_per_km', {candidate_columns} FROM best WHERE pace = best_pace
-        ),
-        ranked AS (
-            SELECT candidates.*,
-                   ROW_NUMBER() OVER (PARTITION BY kind, activity_type ORDER BY activity_date, id) AS holder
-            FROM candidates
-        )
-        SELECT kind, {candidate_columns} FROM ranked WHERE holder = 1
-    """  # noqa: S608 - only the ORM-compiled subquery is interpolated; values are parameters
+        holders AS (SELECT {", ".join(holders)} FROM types WHERE types.activity_type IS NOT NULL)
+        {" UNION ALL ".join(held)}
+    """  # noqa: S608 - only ORM-compiled subqueries and fixed names are interpolated; values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*first_params, *next_params, *holder_params])
         rows = cursor.fetchall()
 
     def value_of(kind, distance, duration, calories):

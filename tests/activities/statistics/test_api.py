@@ -251,6 +251,27 @@ def test_pace_records_need_a_distance_of_at_least_one_km(frozen, user, auth_clie
     assert set(records["yoga"]) == {"longest_duration_minutes", "most_calories"}
 
 
+def test_a_record_tied_by_another_activity_stays_with_the_earliest(frozen, user, auth_client):
+    def log(days_ago, minutes, km, calories, **extra):
+        return ActivityFactory(user=user, activity_type="cycling", duration_minutes=minutes,
+                               distance_km=Decimal(km), calories_burned=calories,
+                               activity_date=NOW - dt.timedelta(days=days_ago), **extra)
+
+    first = log(9, 30, "10.00", 500)  # pace 3:00, the first to reach each of these records
+    log(5, 30, "10.00", 500)  # ties it on everything, later
+    log(4, 60, "20.00", 500)  # the same pace as an exact quotient, later
+    log(20, 30, "10.00", 500, deleted_at=NOW)  # earlier, but deleted
+    log(12, 90, "30.00", 200, deleted_at=NOW)  # better distance and duration, but deleted
+    same_moment = [log(2, 120, "5.00", None), log(2, 120, "5.00", None)]  # the same instant: the lower id
+    records = body(auth_client, "records")["records"]["cycling"]
+    assert {kind: (r["value"], r["activity_id"]) for kind, r in records.items()} == {
+        "longest_distance_km": (20.0, Activity.objects.get(duration_minutes=60).pk),
+        "longest_duration_minutes": (120, min(a.pk for a in same_moment)),
+        "most_calories": (500, first.pk),
+        "fastest_pace_min_per_km": (3.0, first.pk),
+    }
+
+
 @pytest.mark.parametrize(("name", "params", "field"), [
     ("range", {"start_date": "2026-02-30"}, "start_date"),
     ("range", {"end_date": "soon"}, "end_date"),
