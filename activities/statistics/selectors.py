@@ -15,7 +15,6 @@ from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
     F,
     Func,
     IntegerField,
@@ -198,6 +197,36 @@ class Streaks:
     longest_end: dt.date | None
 
 
+def _active_days(user: User) -> tuple[str, list]:
+    """SQL for the distinct local day numbers (DayNumber) with a live activity, for a WITH RECURSIVE.
+
+    On PostgreSQL, a walk down the (user, activity_date) index: from the newest activity, each step
+    takes the newest one before the local midnight that starts the day just found, so it costs one
+    index probe per active day instead of a time-zone conversion per activity (60-100 ms at 100,000
+    activities). Every step moves strictly back in time (the bound is also below the previous
+    activity), so it ends even where a local midnight is ambiguous; a day met twice there is counted
+    once. Elsewhere (SQLite), the distinct local dates of all activities.
+    """
+    local_date = TruncDate("activity_date", tzinfo=user.tzinfo)
+    live = live_activities(user).annotate(day=local_date).order_by("-activity_date").values("day", "activity_date")
+    if connection.vendor != "postgresql":
+        days = live_activities(user).annotate(day_number=DayNumber(local_date)).values("day_number").distinct()
+        sql, params = days.query.sql_with_params()
+        return sql, list(params)
+    first_sql, first_params = live[:1].query.sql_with_params()
+    before = RawSQL("LEAST(walk.activity_date, walk.day::timestamp AT TIME ZONE %s)", (user.timezone,))
+    next_sql, next_params = live.filter(activity_date__lt=before)[:1].query.sql_with_params()
+    sql = f"""
+        WITH RECURSIVE walk(day, activity_date) AS (
+            SELECT first.day, first.activity_date FROM ({first_sql}) first
+            UNION ALL
+            SELECT next.day, next.activity_date FROM walk, LATERAL ({next_sql}) next
+        )
+        SELECT DISTINCT walk.day - DATE '1970-01-01' AS day_number FROM walk
+    """  # noqa: S608 - only ORM-compiled subqueries are interpolated; values are parameters
+    return sql, [*first_params, *next_params]
+
+
 def streaks(*, user: User, today: dt.date | None = None) -> Streaks:
     """Gaps and islands over the distinct local days with activity, in one query.
 
@@ -206,13 +235,7 @@ def streaks(*, user: User, today: dt.date | None = None) -> Streaks:
     longest (the most recent one on ties) and the most recent.
     """
     today = today or local_today(user.tzinfo)
-    days = (
-        live_activities(user)
-        .annotate(day_number=DayNumber(TruncDate("activity_date", tzinfo=user.tzinfo)))
-        .values("day_number")
-        .distinct()
-    )
-    days_sql, params = days.query.sql_with_params()
+    days_sql, params = _active_days(user)
     sql = f"""
         WITH days AS ({days_sql}),
         islands AS (
@@ -279,13 +302,15 @@ def activity_level(total: int) -> str:
 
 
 def summary(*, user: User) -> dict:
-    # Tags with at least one live activity: an EXISTS probe per tag (a few dozen), stopping at the
-    # first match, instead of joining every tag link. Not correlated with the outer rows, so
-    # PostgreSQL evaluates it once (an InitPlan).
+    # Tags with at least one live activity: a probe per tag (a few dozen) for its first live link.
+    # A scalar subquery with LIMIT 1, not EXISTS: PostgreSQL turns EXISTS into a semi-join and
+    # hashed every link of each tag (45-56 ms at 100,000 activities; this: under 1 ms). Not
+    # correlated with the outer rows, so PostgreSQL evaluates it once (an InitPlan).
     live_links = Activity.tags.through.objects.filter(tag_id=OuterRef("pk"), activity__deleted_at__isnull=True)
     tag_count = (
         Tag.objects.filter(user=user)
-        .filter(Exists(live_links))
+        .alias(first_live_link=Subquery(live_links.values("pk")[:1]))
+        .filter(first_live_link__isnull=False)
         .order_by()
         .values("user")
         .annotate(n=Count("id"))

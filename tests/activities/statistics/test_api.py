@@ -205,6 +205,32 @@ def test_streak_survives_the_daylight_saving_change(frozen, user, auth_client):
     assert (streaks["current_streak_days"], streaks["longest_streak_start"]) == (4, "2026-03-27")
 
 
+@pytest.mark.parametrize(("now", "moments", "streak"), [
+    # Havana falls back at 01:00 on 1 November 2026: 00:00-00:59 happens twice, and PostgreSQL reads
+    # "midnight" as the second one, an hour after the day began.
+    (dt.datetime(2026, 11, 1, 18, tzinfo=dt.UTC), [
+        dt.datetime(2026, 10, 30, 12, 0), dt.datetime(2026, 10, 31, 23, 50),
+        dt.datetime(2026, 11, 1, 0, 30, fold=0), dt.datetime(2026, 11, 1, 0, 20, fold=1),
+        dt.datetime(2026, 10, 27, 9, 0)], 3),
+    # It springs forward at 00:00 on 8 March 2026: that day has no midnight and starts at 01:00.
+    (dt.datetime(2026, 3, 9, 18, tzinfo=dt.UTC), [
+        dt.datetime(2026, 3, 6, 23, 59), dt.datetime(2026, 3, 7, 23, 50), dt.datetime(2026, 3, 8, 1, 0),
+        dt.datetime(2026, 3, 9, 0, 5), dt.datetime(2026, 3, 4, 9, 0)], 4),
+], ids=["fall-back", "spring-forward"])
+def test_streaks_across_a_change_of_clocks_at_midnight(user, now, moments, streak):
+    user.timezone = "America/Havana"
+    user.save()
+    havana = ZoneInfo("America/Havana")
+    with time_machine.travel(now, tick=False):
+        for moment in moments:
+            ActivityFactory(user=user, activity_date=moment.replace(tzinfo=havana))
+        client, ref = bearer_client(user), Reference(user, all_rows(), now)
+        streaks = body(client, "streaks")
+        assert streaks == ref.streaks()
+        assert (streaks["current_streak_days"], streaks["longest_streak_days"]) == (streak, streak)
+        assert body(client, "records") == ref.records()
+
+
 def test_late_evening_belongs_to_the_local_month(user):
     user.timezone = "America/New_York"
     user.save()
