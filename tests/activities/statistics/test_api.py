@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from activities.models import Activity, Tag
 from tests.support.api import bearer_client
-from tests.support.factories import ActivityFactory, UserFactory
+from tests.support.factories import ActivityFactory, TagFactory, UserFactory
 from tests.support.stats_reference import Reference
 
 TIMEZONES = ["UTC", "America/New_York", "Europe/Paris", "Pacific/Auckland", "Pacific/Kiritimati",
@@ -265,6 +265,14 @@ def test_other_users_and_soft_deleted_rows_never_count(frozen, user, auth_client
         assert "42.0" not in text and "99.0" not in text and "theirs" not in text and "gone" not in text, name
     assert body(auth_client, "summary")["total_activities"] == 1
     assert body(auth_client, "streaks")["current_streak_days"] == 1
+
+
+def test_a_tag_no_live_activity_uses_is_not_a_used_tag(frozen, user, auth_client):
+    ActivityFactory.create_batch(2, user=user, tags=["hills"])
+    ActivityFactory(user=user, tags=["hills", "track"], deleted_at=NOW)
+    TagFactory(user=user, name="lonely")  # its activity was retagged: the tag stays, unused
+    assert body(auth_client, "top_tags") == {"tags": [{"tag_name": "hills", "count": 2}], "total_unique_tags": 1}
+    assert body(auth_client, "summary")["unique_tag_count"] == 1
 
 
 def test_pace_records_need_a_distance_of_at_least_one_km(frozen, user, auth_client):
