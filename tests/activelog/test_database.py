@@ -97,3 +97,48 @@ def test_a_statement_the_api_repeats_is_prepared_on_its_connection(user):
                        ['%FROM "activities_activity"%'])
         prepared = [row[0] for row in cursor.fetchall()]
     assert any('"activities_activity"."id" = $' in statement for statement in prepared), prepared
+
+
+@pytest.mark.django_db
+def test_timestamps_come_through_psycopgs_compiled_loader_as_utc(user):
+    """activelog/database.py: psycopg's own timestamptz loader replaces Django's Python one; the
+    values are the same instants with the same label, datetime.timezone.utc."""
+    import datetime as dt
+
+    from django.db import connection
+
+    from activelog.database import UTCTimestamptzLoader
+    from activities.models import Activity
+    from tests.support.factories import ActivityFactory
+
+    paris = dt.timezone(dt.timedelta(hours=2))
+    moment = dt.datetime(2026, 6, 1, 7, 30, 15, 123456, tzinfo=paris)
+    ActivityFactory(user=user, activity_date=moment)
+    with connection.cursor() as cursor:
+        assert cursor.adapters.get_loader(1184, psycopg.pq.Format.TEXT) is UTCTimestamptzLoader
+    activity = Activity.objects.get(user=user)
+    assert activity.activity_date == moment and activity.activity_date.tzinfo is dt.UTC
+    assert activity.activity_date.isoformat() == "2026-06-01T05:30:15.123456+00:00"
+    assert activity.created_at.tzinfo is dt.UTC
+    assert (Activity.objects.filter(user=user).values_list("activity_date", flat=True).get()
+            == dt.datetime(2026, 6, 1, 5, 30, 15, 123456, tzinfo=dt.UTC))
+
+
+@pytest.mark.django_db
+def test_a_session_in_another_time_zone_keeps_djangos_loader():
+    from django.db import connection
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    from activelog.database import UTCTimestamptzLoader, load_timestamps_natively
+
+    connection.ensure_connection()
+    pg = connection.connection
+    try:
+        register_tzloader(connection.timezone, pg)  # what Django registers
+        pg.execute("SET TIME ZONE 'Europe/Paris'")
+        load_timestamps_natively(None, connection)
+        assert pg.adapters.get_loader(1184, psycopg.pq.Format.TEXT) is not UTCTimestamptzLoader
+    finally:
+        pg.execute("SET TIME ZONE 'UTC'")
+        load_timestamps_natively(None, connection)
+    assert pg.adapters.get_loader(1184, psycopg.pq.Format.TEXT) is UTCTimestamptzLoader
