@@ -95,8 +95,10 @@ def activity_list(*, user: User, filters: Mapping | None = None) -> QuerySet[Act
     if is_plain_page(filters):
         # No filter named (a plain page of the list): the same rows and order without building and
         # validating the filter form, a fifth of the list's cost (bench/profile_endpoint.py); the
-        # total from the cache, the pages with SQL compiled once per process (_ACTIVITY_PAGES).
-        return _newest_first(user).paged(
+        # total from the cache, the pages with SQL compiled once per process (_ACTIVITY_PAGES), and
+        # the queryset itself built only if something asks for more than the total and a page.
+        return Activity.objects.all().paged(
+            build=lambda: _newest_first(user),
             count=lambda: activity_count(user=user),
             fetch=lambda *, offset, limit: _ACTIVITY_PAGES.run(user_id=user.pk, offset=offset, limit=limit),
         )
