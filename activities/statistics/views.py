@@ -10,7 +10,7 @@ from activelog.api.schema import ETAG_HEADER, IF_NONE_MATCH_HEADER, X_CACHE_HEAD
 from activities.serializers import RangeQuerySerializer
 from activities.statistics import selectors as statistics
 from activities.statistics import serializers as s
-from activities.statistics.cache import cached_stats, stats_cache_key, stats_etag
+from activities.statistics.cache import cached_stats, stats_cache_key, stats_etag, stats_slot_key
 
 
 class StatsView(APIView):
@@ -21,6 +21,13 @@ class StatsView(APIView):
 
     def compute(self, user, params: dict) -> dict:
         raise NotImplementedError
+
+    def cache_keys_read_ahead(self, request, user_id) -> list[str]:
+        """Read with the signed-in user in one Redis round trip (activelog/read_ahead.py): the
+        cached answer to this query."""
+        if request.method != "GET":
+            return []
+        return [stats_slot_key(user_id=user_id, endpoint=self.endpoint, query=request.query_params)]
 
     def get(self, request):
         params: dict = {}
@@ -41,6 +48,7 @@ class StatsView(APIView):
             params=key_params,
             compute=lambda: self.compute(request.user, params),
             key=key,
+            query=request.query_params,
         )
         return Response(body, headers={**headers, "X-Cache": "HIT" if hit else "MISS"})
 

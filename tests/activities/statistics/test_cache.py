@@ -142,3 +142,29 @@ def test_a_write_a_new_time_zone_or_another_user_changes_the_etag(auth_client, o
     assert auth_client.patch("/api/v1/users/me", {"timezone": "Asia/Tokyo"}, format="json").status_code == 200
     assert auth_client.get(SUMMARY, HTTP_IF_NONE_MATCH=etag).status_code == 200
     assert other_client.get(SUMMARY, HTTP_IF_NONE_MATCH=etag).status_code == 200  # not their answer
+
+
+@pytest.mark.parametrize("path", ["/api/v1/analytics/trends/monthly?months=6", SUMMARY])
+def test_a_cached_answer_is_read_with_the_user_in_one_redis_round_trip(auth_client, user, redis_commands, path):
+    """StatsView.cache_keys_read_ahead: the answer's slot is named before the user is read; the
+    answer carries its fingerprint (version, time zone, day, parameters), so a write still shows."""
+    ActivityFactory(user=user, distance_km=5)
+    warm(auth_client, path)
+    redis_commands.clear()
+
+    response = auth_client.get(path)
+
+    assert response["X-Cache"] == "HIT"
+    assert len(redis_commands) == 1, redis_commands  # user, throttle and answer together
+    assert auth_client.post("/api/v1/activities", payload(distance_km=7), format="json").status_code == 201
+    after = auth_client.get(path)
+    assert after["X-Cache"] == "MISS" and after.json() != response.json()
+
+
+def test_queries_that_differ_only_in_order_share_an_answer_and_other_parameters_do_not(auth_client, user):
+    ActivityFactory(user=user, activity_date=timezone.now() - dt.timedelta(days=40))
+    path = "/api/v1/analytics/trends/monthly"
+    assert auth_client.get(path, {"months": 3, "activity_type": "running"})["X-Cache"] == "MISS"
+    assert auth_client.get(f"{path}?activity_type=running&months=3")["X-Cache"] == "HIT"
+    six = auth_client.get(path, {"months": 6, "activity_type": "running"})
+    assert six["X-Cache"] == "MISS" and len(six.json()["trends"]) == 6
