@@ -3,9 +3,10 @@
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Count, IntegerField, Model, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.db.models.sql import Query
 
 
 def correlated_count(queryset: QuerySet, *, group_by: str) -> Coalesce:
@@ -68,7 +69,52 @@ class CompiledQuery:
             params[index] = values[name]
         if limit is not None:
             sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
-        return list(model._default_manager.raw(sql, params).prefetch_related(*prefetches))
+        if prefetches or self._rows_plan is False:
+            return list(model._default_manager.raw(sql, params).prefetch_related(*prefetches))
+        return self._instances(model, sql, params)
+
+    _rows_plan: tuple | bool | None = None  # None: not known yet; False: rows need the raw queryset
+
+    def _instances(self, model, sql: str, params: list) -> list:
+        """What ``Model.objects.raw(sql, params)`` gives (model instances, the other columns as
+        attributes), without resolving which column is which field on every run: the columns of
+        a compiled query never change, so that is done once (it was 5% of one activity's request,
+        bench/profile_endpoint.py detail). Where the database's values need converting (SQLite),
+        the raw queryset does it."""
+        db = router.db_for_read(model)
+        with connections[db].cursor() as cursor:
+            cursor.execute(sql, params)
+            if self._rows_plan is None:
+                self._rows_plan = _rows_plan(model, connections[db], [c[0] for c in cursor.description])
+            rows = cursor.fetchall()
+        if self._rows_plan is False:
+            return list(model._default_manager.raw(sql, params))
+        names, positions, annotations = self._rows_plan
+        instances = []
+        for row in rows:
+            instance = model.from_db(db, names, [row[i] for i in positions])
+            for name, i in annotations:
+                setattr(instance, name, row[i])
+            instances.append(instance)
+        return instances
+
+
+def _rows_plan(model, connection, columns: list[str]) -> tuple | bool:
+    """(field attnames, their column positions, [(other column, position)]) as Django's
+    RawQuerySet.resolve_model_init_order makes them; False when a field needs a converter."""
+    converter = connection.introspection.identifier_converter
+    columns = [converter(c) for c in columns]
+    by_column = {converter(f.column): f for f in model._meta.concrete_fields}
+    fields = [f for f in model._meta.fields if converter(f.column) in columns]
+    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, None)
+    cols = [by_column[c].get_col(model._meta.db_table) if c in by_column else None for c in columns]
+    if compiler.get_converters(cols) or model._meta.pk not in fields:
+        return False
+    return (
+        [f.attname for f in fields],
+        [columns.index(converter(f.column)) for f in fields],
+        [(c, i) for i, c in enumerate(columns) if c not in by_column],
+    )
 
 
 def model_update(*, instance: Model, fields: Iterable[str], data: Mapping[str, Any]) -> list[str]:

@@ -56,3 +56,19 @@ def test_pages_of_the_plain_list_are_the_orm_query_s_slices(user, other_user):
         assert all(a.tag_names == (["t"] if a.tags.exists() else []) for a in page)
     assert [a.pk for a in listed.filter(tags__name="t")] == [a.pk for a in orm.filter(tags__name="t")]
     assert listed[3].pk == orm[3].pk  # other indexing: the queryset's own
+
+
+def test_a_compiled_row_is_the_same_model_instance_the_orm_gives(user):
+    """CompiledQuery maps columns to fields once (no converter needed on PostgreSQL), then builds
+    instances itself: every field, the annotations and the instance's state as the ORM has them."""
+    activity = ActivityFactory(user=user, title="All set", description="d", notes="n", calories_burned=321,
+                               tags=["z", "y"])
+    PhotoFactory(activity=activity)
+    got = selectors.activity_get(user=user, activity_id=activity.pk)
+    orm = selectors.activity_list(user=user).filter(pk=activity.pk).get()
+    fields = [f.attname for f in Activity._meta.concrete_fields]
+    assert {f: getattr(got, f) for f in fields} == {f: getattr(orm, f) for f in fields}
+    assert (got.tag_name_list, got.photo_count) == (orm.tag_name_list, orm.photo_count)
+    assert (got.tag_names, got.photo_count) == (["y", "z"], 1)
+    assert (got._state.adding, got._state.db) == (False, "default")
+    assert isinstance(selectors._ACTIVITY_GET._rows_plan, tuple)  # the mapping was made once, and used
