@@ -8,9 +8,11 @@ from activelog import views
 from activelog.storage import serve_signed
 from health import views as health_views
 
+# Activities first: they carry most of the traffic, and a request whose path is not among a
+# group's patterns costs the resolver a Resolver404 and a list of what it tried. No path is in both.
 api_v1 = [
-    path("", include("accounts.urls")),
     path("", include("activities.urls")),
+    path("", include("accounts.urls")),
 ]
 
 urlpatterns = [

@@ -59,6 +59,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's negotiation, its answer kept per Accept header: activelog/api/negotiation.py
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "activelog.api.negotiation.RememberedContentNegotiation",
     # DRF's JSON parser with a nesting limit (a deep document would crash json.loads): activelog/api/parsers.py
     "DEFAULT_PARSER_CLASSES": ["activelog.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [

@@ -37,7 +37,7 @@ MIDDLEWARE = [
     # Counts each response by status and view. Outside the middlewares that may load the session
     # or the user: a 503 they produce (the database down) is counted like a view's. It still sees
     # the view name (resolved later, read when the response passes back through).
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "activelog.middleware.MetricsMiddleware",  # django-prometheus's PrometheusAfterMiddleware
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
