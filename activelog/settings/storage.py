@@ -23,6 +23,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
+# The most memory (estimated) one photo decode may take; decodes take turns across the machine's
+# processes (activities/photos/images.py). 192 MiB fits the 512 MiB web task beside the master and
+# two workers; raise it with the task's memory to accept larger WebP and PNG images.
+PHOTO_DECODE_MEMORY_MB = env.int("PHOTO_DECODE_MEMORY_MB", default=192)
+if PHOTO_DECODE_MEMORY_MB < 16:
+    raise ImproperlyConfigured("PHOTO_DECODE_MEMORY_MB must be at least 16")
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     # Media: private S3 objects with presigned links when AWS_STORAGE_BUCKET_NAME is set (below),

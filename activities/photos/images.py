@@ -22,21 +22,27 @@ What is stored:
   ``THUMBNAIL_BOX`` and has the same format as the original (so transparency survives).
 
 Memory: full-size pixels exist only between decoding and the first shrink. JPEGs are decoded
-at a reduced DCT scale when that still gives ``MAX_SIDE`` px; orientation is applied in place;
-and concurrent decodes in one process share ``DECODE_MEMORY_BUDGET`` (``DecodeGate``).
+at a reduced DCT scale when that still gives ``MAX_SIDE`` px; orientation is applied in place.
+Every process on the machine (the task's gunicorn workers) takes turns to decode (``DecodeTurns``),
+and a decode whose estimated peak is over the memory budget is refused before it starts
+(``ImageTooManyPixels``, naming the most this format may have): the web task's 512 MiB holds the
+master, two workers and one decode, never two.
 """
 
 import contextlib
+import fcntl
 import io
 import logging
 import math
-import threading
+import os
+import tempfile
+import time
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from activelog.errors import ContentTooLarge, DomainError, UnsupportedContent
+from activelog.errors import ContentTooLarge, DependencyUnavailable, DomainError, UnsupportedContent
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -44,10 +50,17 @@ MAX_SIDE = 2048
 THUMBNAIL_BOX = (300, 300)
 JPEG_QUALITY = 85
 WEBP_QUALITY = 85
-# Decoding at full size is where the memory goes: a 40-megapixel PNG needs ~200 MB, a WebP
-# ~600 MB (libwebp keeps two RGBA canvases). gthread serves several requests per process, so
-# decodes share this estimated budget per process; one decode bigger than it still runs, alone.
-DECODE_MEMORY_BUDGET = 512 * 1024 * 1024
+# Decoding at full size is where the memory goes: a 40-megapixel PNG needs ~240 MB, a WebP
+# ~640 MB (libwebp keeps two RGBA canvases). The web task (512 MiB) holds the master and two
+# workers (280 MiB after three rounds of bench/load.py), so one decode at a time in the whole
+# task, and none estimated over the budget (settings.PHOTO_DECODE_MEMORY_MB, 192 MiB by
+# default: a 12-megapixel WebP, a 33-megapixel PNG, any JPEG up to MAX_PIXELS).
+DEFAULT_DECODE_MEMORY_BUDGET = 192 * 1024 * 1024
+# The turns: an exclusive lock on this file, which every process on the machine opens (the
+# kernel releases it when its holder exits, killed or not). A request waits this long for its
+# turn (below gunicorn's 30 s timeout), then is answered 503 with Retry-After.
+DECODE_LOCK_PATH = os.path.join(tempfile.gettempdir(), "activelog-photo-decode.lock")
+DECODE_WAIT_SECONDS = 20.0
 
 logger = logging.getLogger(__name__)
 
@@ -90,30 +103,45 @@ class ProcessedImage:
         return len(self.data)
 
 
-class DecodeGate:
-    """A per-process budget of estimated decode memory: ``hold(n)`` waits until ``n`` more bytes
-    fit. A single claim larger than the whole budget is admitted when nothing else runs."""
+class DecoderBusy(DependencyUnavailable):
+    """Other photos took the decoder for longer than a request can wait."""
 
-    def __init__(self, budget: int):
-        self.budget = budget
-        self.used = 0
-        self._changed = threading.Condition()
+    default_message = "Photos are being processed for other requests right now. Try again in a few seconds."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, retry_after=5)
+
+
+class DecodeTurns:
+    """One decode at a time among all the processes (and threads) that use the same ``path``:
+    ``turn()`` holds an exclusive flock on it, waiting at most ``wait_seconds``, else DecoderBusy."""
+
+    POLL_SECONDS = 0.02
+
+    def __init__(self, path: str, wait_seconds: float):
+        self.path = path
+        self.wait_seconds = wait_seconds
 
     @contextlib.contextmanager
-    def hold(self, amount: int):
-        amount = max(0, min(amount, self.budget))
-        with self._changed:
-            self._changed.wait_for(lambda: self.used + amount <= self.budget)
-            self.used += amount
+    def turn(self):
+        # Its own open file description each time: flock then also orders threads of one process.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            deadline = time.monotonic() + self.wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise DecoderBusy() from None
+                    time.sleep(self.POLL_SECONDS)
             yield
         finally:
-            with self._changed:
-                self.used -= amount
-                self._changed.notify_all()
+            os.close(fd)  # releases the lock
 
 
-_DECODE_GATE = DecodeGate(DECODE_MEMORY_BUDGET)
+_DECODE_TURNS = DecodeTurns(DECODE_LOCK_PATH, DECODE_WAIT_SECONDS)
 
 
 def decode_cost(fmt: str, mode: str, size: tuple[int, int]) -> int:
@@ -140,6 +168,19 @@ def _size_of(source: BinaryIO) -> int:
     size = source.tell()
     source.seek(position)
     return size
+
+
+def _check_decode_memory(fmt: str, mode: str, size: tuple[int, int], full_size: tuple[int, int], budget: int) -> None:
+    if decode_cost(fmt, mode, size) <= budget:
+        return
+    per_megapixel = decode_cost(fmt, mode, (1000, 1000))
+    scale = (full_size[0] * full_size[1]) / max(1, size[0] * size[1])  # a JPEG decoded at a reduced scale
+    most = budget / per_megapixel * scale
+    raise ImageTooManyPixels(
+        f"The image is too large to process: {full_size[0]} x {full_size[1]} pixels "
+        f"({full_size[0] * full_size[1] / 1e6:.1f} megapixels); a {fmt} image like this one may have at most "
+        f"{math.floor(most * 10) / 10:g} megapixels here."
+    )
 
 
 def _check_pixels(width: int, height: int) -> None:
@@ -205,11 +246,14 @@ def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
     return buffer.getvalue()
 
 
-def process_image(source: BinaryIO, *, size: int | None = None) -> ProcessedImage:
-    """Validate and transform one uploaded image; raise a ``PhotoRejected`` error if it cannot be one.
+def process_image(source: BinaryIO, *, size: int | None = None,
+                  memory_budget: int = DEFAULT_DECODE_MEMORY_BUDGET) -> ProcessedImage:
+    """Validate and transform one uploaded image; raise a ``PhotoRejected`` error if it cannot be one
+    (or ``DecoderBusy`` if its turn to decode does not come in time).
 
     ``size`` is the upload's byte count when the caller already knows it (Django's
-    ``UploadedFile.size``); it is checked before any byte is read.
+    ``UploadedFile.size``); it is checked before any byte is read. ``memory_budget`` is the most
+    (estimated) memory one decode may take.
     """
     size = _size_of(source) if size is None else size
     check_file_size(size)
@@ -225,10 +269,12 @@ def process_image(source: BinaryIO, *, size: int | None = None) -> ProcessedImag
                 raise unsupported
             icc_profile = opened.info.get("icc_profile")
             source_family = _colour_family(opened.mode)
+            full_size = opened.size
             if fmt == "JPEG":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that is still big enough.
                 opened.draft(None, _draft_size(*opened.size))
-            with _DECODE_GATE.hold(decode_cost(fmt, opened.mode, opened.size)):
+            _check_decode_memory(fmt, opened.mode, opened.size, full_size, memory_budget)
+            with _DECODE_TURNS.turn():
                 opened.load()
                 try:
                     ImageOps.exif_transpose(opened, in_place=True)  # in place: no full-size copy

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -78,7 +79,8 @@ def _process_all(files: Sequence[UploadedFile]) -> list[ProcessedImage]:
     for index, upload in enumerate(files):
         try:
             upload.seek(0)
-            processed.append(process_image(upload, size=upload.size))
+            processed.append(process_image(upload, size=upload.size,
+                                           memory_budget=settings.PHOTO_DECODE_MEMORY_MB * 1024 * 1024))
         except ImageTooManyPixels as exc:
             raise ValidationError({"photos": [f"{_label(index, total, upload)}: {exc}"]}) from None
         except PhotoRejected as exc:

@@ -29,6 +29,11 @@ is stored, and one bad file rejects the whole request.
 - Over {MAX_PIXELS // 1_000_000} megapixels (decompression bombs, e.g. a 50,000 x 50,000 PNG
   in a few hundred bytes): **400** with the message under `errors.photos`; the size is read from
   the image header and no pixel is decoded.
+- An image whose decoding would take more memory than one decode may have
+  (`PHOTO_DECODE_MEMORY_MB`, 192 MiB by default: a WebP up to about 12 megapixels, an RGB PNG up to
+  about 33, any JPEG up to the limit above): **400** under `errors.photos`, naming the most this
+  format may have. Photos are decoded one at a time per server; a request that waits more than
+  20 s for its turn gets **503** with `Retry-After`, and nothing is stored.
 - Stored images have EXIF orientation applied and all metadata removed (EXIF including GPS,
   XMP, comments; only the ICC colour profile is kept). They are re-encoded in their own format
   (JPEG/WebP quality 85, PNG optimised) and at most 2048 px on the long side. The thumbnail fits
@@ -41,8 +46,8 @@ UPLOAD_RESPONSES = {
     201: photo_serializers.PhotoUploadResultSerializer,
     413: OpenApiResponse(description=f"A file is larger than {MAX_MB} MB."),
     415: OpenApiResponse(description="Not multipart/form-data, or a file is not a JPEG, PNG or WebP image."),
-    503: OpenApiResponse(description="The media storage or the database is unavailable: retry after Retry-After "
-                         "seconds. Nothing was stored."),
+    503: OpenApiResponse(description="The media storage or the database is unavailable, or other photos kept the "
+                         "decoder busy: retry after Retry-After seconds. Nothing was stored."),
 }
 
 

@@ -519,33 +519,103 @@ def test_concurrent_uploads_cannot_pass_the_limit_together(settings, tmp_path, m
     assert len(LocalMedia(settings.MEDIA_ROOT).names()) == 3 * 2
 
 
-def test_decode_gate_keeps_concurrent_decodes_within_the_memory_budget():
-    from activities.photos.images import DecodeGate, decode_cost
+@pytest.mark.parametrize("budget_mb", [8, 64])
+def test_a_decode_over_the_memory_budget_is_refused_before_it_starts(budget_mb, settings, media, auth_client,
+                                                                     activity):
+    """A WebP costs ~16 bytes a pixel to decode, a greyscale PNG 1.5: with 8 MiB one decode may take,
+    a 1000 x 600 WebP (9.6 MB) is refused and the same PNG (0.9 MB) is not. With 64 MiB both pass."""
+    settings.PHOTO_DECODE_MEMORY_MB = budget_mb
 
-    gate = DecodeGate(budget=100)
+    refused = post_photos(auth_client, activity.pk, webp(size=(1000, 600)))
+    accepted = post_photos(auth_client, activity.pk, png(size=(1000, 600), mode="L"))
+
+    assert accepted.status_code == 201, accepted.content
+    if budget_mb == 64:
+        assert refused.status_code == 201, refused.content
+        return
+    body = assert_problem(refused, 400, "validation-error")
+    assert body["errors"]["photos"] == [
+        'File 1 of 1 ("photo.webp"): The image is too large to process: 1000 x 600 pixels (0.6 megapixels); '
+        "a WEBP image like this one may have at most 0.5 megapixels here."
+    ]
+    assert Photo.objects.filter(activity=activity).count() == 1
+
+
+def _hold_decode_turn(path, ready):
+    from activities.photos.images import DecodeTurns
+
+    with DecodeTurns(path, wait_seconds=1).turn():
+        ready.set()
+        time.sleep(60)  # until killed
+
+
+def test_decodes_take_turns_across_processes_and_a_dead_holder_frees_its_turn(tmp_path):
+    import multiprocessing
+    import os
+    import signal
+
+    from activities.photos.images import DecoderBusy, DecodeTurns
+
+    path = str(tmp_path / "decode.lock")
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    holder = context.Process(target=_hold_decode_turn, args=(path, ready))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        started = time.monotonic()
+        with pytest.raises(DecoderBusy) as busy, DecodeTurns(path, wait_seconds=0.3).turn():
+            pass
+        assert 0.3 <= time.monotonic() - started < 2
+        assert busy.value.retry_after == 5
+
+        os.kill(holder.pid, signal.SIGKILL)  # killed mid-decode: the kernel drops its lock
+        holder.join(10)
+        started = time.monotonic()
+        with DecodeTurns(path, wait_seconds=2).turn():
+            assert time.monotonic() - started < 0.5
+    finally:
+        if holder.is_alive():
+            holder.kill()
+        holder.join(10)
+
+
+def test_threads_of_one_process_take_turns_too(tmp_path):
+    from activities.photos.images import DecodeTurns
+
+    turns = DecodeTurns(str(tmp_path / "decode.lock"), wait_seconds=10)
     inside, peak, lock = [0], [0], threading.Lock()
 
-    def decode(claim):
-        counted = min(claim, 100)  # an oversized claim counts as the whole budget
-        with gate.hold(claim):
+    def decode():
+        with turns.turn():
             with lock:
-                inside[0] += counted
+                inside[0] += 1
                 peak[0] = max(peak[0], inside[0])
             time.sleep(0.05)
             with lock:
-                inside[0] -= counted
+                inside[0] -= 1
 
-    threads = [threading.Thread(target=decode, args=(claim,)) for claim in (60, 60, 30, 500, 10)]
+    threads = [threading.Thread(target=decode) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
 
     assert not any(thread.is_alive() for thread in threads)
-    assert peak[0] == 100  # never over budget; the oversized claim ran, alone
-    assert gate.used == 0
-    # A 40-megapixel WebP is the worst case the budget has to absorb (~640 MB).
-    assert decode_cost("WEBP", "RGB", (8000, 5000)) > decode_cost("PNG", "RGB", (8000, 5000))
+    assert peak[0] == 1
+
+
+def test_a_busy_decoder_is_503_with_retry_after_and_nothing_stored(monkeypatch, media, auth_client, activity):
+    from activities.photos import images as photo_images
+
+    monkeypatch.setattr(photo_images._DECODE_TURNS, "wait_seconds", 0.2)
+    with photo_images.DecodeTurns(photo_images.DECODE_LOCK_PATH, wait_seconds=1).turn():  # another request's
+        response = post_photos(auth_client, activity.pk, jpeg())
+
+    assert_problem(response, 503, "service-unavailable")
+    assert response["Retry-After"] == "5"
+    assert Photo.objects.filter(activity=activity).count() == 0
+    assert_nothing_stored(media)
 
 
 # --- ownership and soft deletion ----------------------------------------------------------------
