@@ -388,8 +388,12 @@ resource "aws_cloudwatch_event_target" "cleanup_exports" {
 #    the statistics views, nothing of the application's data), at most 3 connections: the login
 #    of postgres-exporter (monitoring.tf). Its password is set on every run from the secret (no
 #    rotation owns it), so after `terraform apply -replace=random_password.monitoring_db` run
-#    db-bootstrap again, then redeploy the prometheus service. The ALTER ROLE carries an MD5
-#    verifier, not the password: log_statement = ddl (rds.tf) writes DDL to the PostgreSQL log.
+#    db-bootstrap again, then redeploy the prometheus service.
+#  Passwords never appear in a logged statement: log_statement = ddl (rds.tf) writes every DDL
+#  statement the client sends to the PostgreSQL log, and pg_stat_statements keeps their text. So
+#  the passwords travel in a SELECT of set_config (not DDL; pg_stat_statements replaces its
+#  constants), \gset keeps its result off stdout, and the roles are created and altered by EXECUTE
+#  inside a DO block, which neither of them records. The server hashes them (SCRAM-SHA-256).
 #  - the pg_stat_statements extension in the application database (the library is preloaded by
 #    the parameter group in rds.tf; its views answer once the instance has rebooted with it).
 
@@ -398,17 +402,38 @@ locals {
     set -eu
     psql -v ON_ERROR_STOP=1 -v app_user="$APP_DB_USER" -v app_password="$APP_DB_PASSWORD" -v db_name="$PGDATABASE" \
       -v monitoring_user="$MONITORING_DB_USER" -v monitoring_password="$MONITORING_DB_PASSWORD" <<'SQL'
-    SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'app_user', :'app_password')
-     WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app_user') \gexec
-    SELECT format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I', :'app_user' || '_clone', md5(random()::text || clock_timestamp()::text), :'app_user')
-     WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app_user' || '_clone') \gexec
+    SELECT set_config('bootstrap.app_user', :'app_user', false) AS _app_user,
+           set_config('bootstrap.app_password', :'app_password', false) AS _app_password,
+           set_config('bootstrap.monitoring_user', :'monitoring_user', false) AS _monitoring_user,
+           set_config('bootstrap.monitoring_password', :'monitoring_password', false) AS _monitoring_password \gset
+    DO $bootstrap$
+    DECLARE
+      app_user text := current_setting('bootstrap.app_user');
+      monitoring_user text := current_setting('bootstrap.monitoring_user');
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = app_user) THEN
+        EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', app_user, current_setting('bootstrap.app_password'));
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = app_user || '_clone') THEN
+        EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I', app_user || '_clone',
+                       md5(random()::text || clock_timestamp()::text) || md5(random()::text), app_user);
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = monitoring_user) THEN
+        EXECUTE format('CREATE ROLE %I LOGIN', monitoring_user);
+      END IF;
+      EXECUTE format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE CONNECTION LIMIT 3 PASSWORD %L',
+                     monitoring_user, current_setting('bootstrap.monitoring_password'));
+    EXCEPTION WHEN OTHERS THEN
+      -- Not the error's own text or context: they can quote the statement, password included.
+      RAISE EXCEPTION 'db-bootstrap: creating the login roles failed (SQLSTATE %)', SQLSTATE;
+    END
+    $bootstrap$;
+    RESET bootstrap.app_password;
+    RESET bootstrap.monitoring_password;
     SELECT format('ALTER ROLE %I SET role = %L', :'app_user' || '_clone', :'app_user') \gexec
     SELECT format('GRANT %I TO CURRENT_USER', :'app_user')
      WHERE NOT pg_has_role(current_user, :'app_user', 'MEMBER') \gexec
     SELECT format('ALTER DATABASE %I OWNER TO %I', :'db_name', :'app_user') \gexec
-    SELECT format('CREATE ROLE %I LOGIN', :'monitoring_user')
-     WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'monitoring_user') \gexec
-    SELECT format('ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE CONNECTION LIMIT 3 PASSWORD %L', :'monitoring_user', 'md5' || md5(:'monitoring_password' || :'monitoring_user')) \gexec
     SELECT format('GRANT pg_monitor TO %I', :'monitoring_user') \gexec
     CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
     SQL
