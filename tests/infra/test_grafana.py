@@ -9,11 +9,9 @@ Prometheus.
 import importlib.util
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.support.monitoring import DASHBOARDS_DIR, RULES_DIR, all_panels, dashboard_files, panel_queries, substitute
@@ -162,14 +160,6 @@ def _load_build_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    path = shutil.which("promtool") or ("/usr/bin/promtool" if Path("/usr/bin/promtool").exists() else None)
-    if path is None:
-        pytest.fail("promtool is not installed: run `make system-deps` (Debian package `prometheus`)")
-    return path
 
 
 # --- generated, well-formed ----------------------------------------------------------------------

@@ -88,14 +88,6 @@ REQUIRED_ALERTS = {
 # --- helpers ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    path = shutil.which("promtool") or ("/usr/bin/promtool" if Path("/usr/bin/promtool").exists() else None)
-    if path is None:
-        pytest.fail("promtool is not installed: run `make system-deps` (Debian package `prometheus`)")
-    return path
-
-
 def run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
