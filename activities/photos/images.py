@@ -56,10 +56,11 @@ WEBP_QUALITY = 85
 # task, and none estimated over the budget (settings.PHOTO_DECODE_MEMORY_MB, 192 MiB by
 # default: a 12-megapixel WebP, a 33-megapixel PNG, any JPEG up to MAX_PIXELS).
 DEFAULT_DECODE_MEMORY_BUDGET = 192 * 1024 * 1024
-# The turns: an exclusive lock on this file, which every process on the machine opens (the
-# kernel releases it when its holder exits, killed or not). A request waits this long for its
-# turn (below gunicorn's 30 s timeout), then is answered 503 with Retry-After.
-DECODE_LOCK_PATH = os.path.join(tempfile.gettempdir(), "activelog-photo-decode.lock")
+# The turns: an exclusive lock on this file, which every process of this user on the machine
+# opens (the kernel releases it when its holder exits, killed or not; the user id in the name
+# keeps another account's file, which this one could not open, out of the way). A request waits
+# this long for its turn (below gunicorn's 30 s timeout), then is answered 503 with Retry-After.
+DECODE_LOCK_PATH = os.path.join(tempfile.gettempdir(), f"activelog-photo-decode-{os.getuid()}.lock")
 DECODE_WAIT_SECONDS = 20.0
 
 logger = logging.getLogger(__name__)
