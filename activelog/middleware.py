@@ -53,8 +53,6 @@ class MetricsMiddleware(PrometheusAfterMiddleware):
       scrape.
     """
 
-    KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._series: dict[tuple, object] = {}
@@ -62,9 +60,8 @@ class MetricsMiddleware(PrometheusAfterMiddleware):
     def label_metric(self, metric, request, response=None, **labels):
         if not labels:
             return metric
-        method = labels.get("method")
-        if method is not None and method not in self.KNOWN_METHODS:
-            labels["method"] = "<invalid method>"
+        if "method" in labels:
+            labels["method"] = self._method(request)  # django-prometheus's own bounded method label
         key = (metric, *labels.items())
         series = self._series.get(key)
         if series is None:

@@ -53,9 +53,8 @@ WEBP_QUALITY = 85
 # Decoding at full size is where the memory goes: a 40-megapixel PNG needs ~240 MB, a WebP
 # ~640 MB (libwebp keeps two RGBA canvases). The web task (512 MiB) holds the master and two
 # workers (280 MiB after three rounds of bench/load.py), so one decode at a time in the whole
-# task, and none estimated over the budget (settings.PHOTO_DECODE_MEMORY_MB, 192 MiB by
+# task, and none estimated over the caller's budget (settings.PHOTO_DECODE_MEMORY_MB, 192 MiB by
 # default: a 12-megapixel WebP, a 33-megapixel PNG, any JPEG up to MAX_PIXELS).
-DEFAULT_DECODE_MEMORY_BUDGET = 192 * 1024 * 1024
 # The turns: an exclusive lock on this file, which every process of this user on the machine
 # opens (the kernel releases it when its holder exits, killed or not; the user id in the name
 # keeps another account's file, which this one could not open, out of the way). A request waits
@@ -247,8 +246,7 @@ def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
     return buffer.getvalue()
 
 
-def process_image(source: BinaryIO, *, size: int | None = None,
-                  memory_budget: int = DEFAULT_DECODE_MEMORY_BUDGET) -> ProcessedImage:
+def process_image(source: BinaryIO, *, memory_budget: int, size: int | None = None) -> ProcessedImage:
     """Validate and transform one uploaded image; raise a ``PhotoRejected`` error if it cannot be one
     (or ``DecoderBusy`` if its turn to decode does not come in time).
 
