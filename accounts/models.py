@@ -68,8 +68,9 @@ class User(AbstractUser):
     email = models.EmailField(max_length=254)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     units = models.CharField(max_length=8, choices=Units.choices, default=Units.METRIC)
-    # Bumped in the same transaction as every write that changes statistics; it is part of the
-    # statistics cache key, so a cached answer can never outlive the data it was computed from.
+    # Bumped in the same transaction as every write to the user's activities, their tags or photos;
+    # it is part of the key of everything cached from them (statistics, the list's total, one
+    # activity), so a cached answer can never outlive the data it was read from.
     stats_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = CaseInsensitiveUserManager()

@@ -1,5 +1,6 @@
 """Small ORM helpers shared by the apps."""
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -42,6 +43,7 @@ class CompiledQuery:
     def __init__(self, build: Callable[..., QuerySet], **stand_ins: Any):
         self.build, self.stand_ins = build, stand_ins
         self._compiled: tuple | None = None
+        self._digest: str | None = None
 
     def _compile(self) -> tuple:
         queryset = self.build(**self.stand_ins)
@@ -58,12 +60,27 @@ class CompiledQuery:
             positions[name] = found[0]
         return sql, params, positions, queryset.model, queryset._prefetch_related_lookups
 
+    def _compiled_now(self) -> tuple:
+        if self._compiled is None:
+            self._compiled = self._compile()  # a race compiles twice, to the same result
+        return self._compiled
+
+    @property
+    def digest(self) -> str:
+        """A short digest of the compiled SQL: what a kept result of this query was read with. It
+        changes with the query, the model's columns and the database vendor, so a result kept by
+        another version of the code (a cache entry across a deploy) is never taken for this one's."""
+        if self._digest is None:
+            sql, params, _, model, prefetches = self._compiled_now()
+            lookups = [getattr(lookup, "prefetch_to", lookup) for lookup in prefetches]  # Prefetch or str
+            text = repr((model._meta.label, sql, [type(p).__name__ for p in params], lookups))
+            self._digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return self._digest
+
     def run(self, *, limit: int | None = None, offset: int = 0, **values: Any) -> list:
         """The rows for these values; with ``limit``, that page of them (the queryset must be
         ordered and not sliced itself: LIMIT and OFFSET are appended as parameters)."""
-        if self._compiled is None:
-            self._compiled = self._compile()  # a race compiles twice, to the same result
-        sql, params, positions, model, prefetches = self._compiled
+        sql, params, positions, model, prefetches = self._compiled_now()
         params = list(params)
         for name, index in positions.items():
             params[index] = values[name]

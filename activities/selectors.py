@@ -110,14 +110,40 @@ def activity_list_deleted(*, user: User) -> QuerySet[Activity]:
     return _with_display_fields(activities_restorable(user=user)).order_by("-deleted_at", "-id")
 
 
-def activity_get(*, user: User, activity_id: int) -> Activity:
-    """One live activity of the user; another user's activity is indistinguishable from none."""
+def activity_key(user_id, activity_id) -> str:
+    """Where one activity, as last read for its reader, is kept (activity_get's ``kept``):
+    nameable before the user row is read, so the API reads it with the user
+    (ActivityDetailView.cache_keys_read_ahead)."""
+    return f"activities:one:{user_id}:{activity_id}"
+
+
+def activity_get(*, user: User, activity_id: int, kept: bool = False) -> Activity:
+    """One live activity of the user; another user's activity is indistinguishable from none.
+
+    With ``kept``, the activity as last read for this user is served when it was read under the
+    user's current ``stats_version`` (which every write to the user's activities, their tags and
+    photos bumps in its transaction, activities.services.stats_version_bump) by the same compiled
+    query: as with the statistics and the list's total, an entry read under another version is
+    read again, never served, so nothing is served after a change and nothing needs deleting.
+    The API's one-activity answer reads it with the user, in the same Redis round trip; what
+    changes data (an update, a delete) always reads the row itself."""
     with span("activity.get", activity__id=activity_id, user__id=user.pk) as current:
+        key = read_with = None
+        if kept:
+            key, read_with = activity_key(user.pk, activity_id), (user.stats_version, _ACTIVITY_GET.digest)
+            entry = read_ahead.get(key)  # a cache outage is a miss
+            hit = isinstance(entry, tuple) and len(entry) == 2 and entry[0] == read_with
+            current.set_attribute("cache.hit", hit)
+            if hit:
+                current.set_attribute("activity.type", entry[1].activity_type)
+                return entry[1]
         found = _ACTIVITY_GET.run(user_id=user.pk, activity_id=activity_id, limit=1)
         if not found:
             raise NotFound("No activity with this id.")
         activity = found[0]
         current.set_attribute("activity.type", activity.activity_type)
+        if kept:
+            cache.set(key, (read_with, activity), settings.STATS_CACHE_SECONDS)
     return activity
 
 

@@ -30,9 +30,10 @@ MAX_BATCH = 50
 
 
 def stats_version_bump(*, user_ids: Iterable[int | None]) -> None:
-    """Call inside every write transaction that changes what a user's statistics are computed
-    from: readers after the commit see the new version (it is part of the statistics cache key),
-    so a cached answer never outlives its data."""
+    """Call inside every write transaction that changes a user's activities, their tags or their
+    photos: what the statistics, the list's total and one activity are read from. Readers after
+    the commit see the new version (it is part of those cache entries' keys), so a cached answer
+    never outlives its data."""
     ids = sorted({user_id for user_id in user_ids if user_id is not None})  # one lock order
     for user_id in ids:
         User.objects.filter(pk=user_id).update(stats_version=F("stats_version") + 1)

@@ -65,9 +65,16 @@ class ActivityListCreateView(generics.GenericAPIView):
 
 
 class ActivityDetailView(APIView):
+    def cache_keys_read_ahead(self, request, user_id) -> list[str]:
+        """Read with the signed-in user in one Redis round trip (activelog/read_ahead.py): the
+        activity as last read for this user (selectors.activity_get's ``kept``)."""
+        if request.method == "GET" and "activity_id" in self.kwargs:
+            return [selectors.activity_key(user_id, self.kwargs["activity_id"])]
+        return []
+
     @extend_schema(tags=["activities"], summary="One activity", responses={200: serializers.ActivityOutputSerializer})
     def get(self, request, activity_id: int):
-        return Response(_output(selectors.activity_get(user=request.user, activity_id=activity_id)))
+        return Response(_output(selectors.activity_get(user=request.user, activity_id=activity_id, kept=True)))
 
     def _update(self, request, activity_id: int, *, partial: bool):
         activity = selectors.activity_get(user=request.user, activity_id=activity_id)

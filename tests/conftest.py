@@ -146,3 +146,12 @@ def redis_commands(monkeypatch):
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
     return sent
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache points at a closed port, exactly as when ElastiCache is unreachable."""
+    down = {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    settings.CACHES = {"default": down}
+    yield
+    cache.close()

@@ -30,8 +30,9 @@ else:
         }
     }
 
-# Statistics answers are cached per user under a versioned key (see activities/statistics/cache.py);
-# this only bounds how long unused entries occupy memory.
+# Statistics answers, the list's total and single activities are cached per user under a versioned
+# key (activities/statistics/cache.py, activities.selectors); this only bounds how long unused
+# entries occupy memory.
 STATS_CACHE_SECONDS = env.int("STATS_CACHE_SECONDS", default=3600)
 
 # The user behind each API token or browser session, cached by id (accounts/user_cache.py): saves

@@ -42,6 +42,7 @@ from activities.photos.images import (
     check_file_size,
     process_image,
 )
+from activities.services import stats_version_bump
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def photo_attach(*, activity: Activity, files: Sequence[UploadedFile]) -> list[P
                 raise NotFound("No activity with this id.")
             _check_room(activity=locked, adding=len(photos))
             Photo.objects.bulk_create(photos)
+            stats_version_bump(user_ids=[activity.user_id])  # the activity's photo count changed
     except BaseException:
         stored_files_delete(stored)
         raise
@@ -170,4 +172,6 @@ def photo_delete(*, photo: Photo) -> None:
     """Delete the row now; its stored objects go once that has committed, or are swept later if
     the storage cannot delete them then (``activities.files``)."""
     with transaction.atomic():
+        owner = Activity.objects.filter(pk=photo.activity_id).values_list("user_id", flat=True).first()
         photo.delete()
+        stats_version_bump(user_ids=[owner])  # the activity's photo count changed

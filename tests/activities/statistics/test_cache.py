@@ -5,7 +5,6 @@ import datetime as dt
 import logging
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from tests.support.factories import ActivityFactory
@@ -92,15 +91,6 @@ def test_a_soft_deleted_activity_restored_by_an_admin_shows_up(auth_client, user
         "action": "restore_activities", "_selected_action": [activity.pk]})
     assert response.status_code == 302
     assert auth_client.get(SUMMARY).json()["total_activities"] == 1
-
-
-@pytest.fixture
-def redis_down(settings):
-    """The cache points at a closed port, exactly as when ElastiCache is unreachable."""
-    down = {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
-    settings.CACHES = {"default": down}
-    yield
-    cache.close()
 
 
 def test_with_redis_down_every_endpoint_answers_correctly_and_warns_once(redis_down, auth_client, user, caplog):
