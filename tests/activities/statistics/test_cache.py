@@ -158,3 +158,48 @@ def test_queries_that_differ_only_in_order_share_an_answer_and_other_parameters_
     assert auth_client.get(f"{path}?activity_type=running&months=3")["X-Cache"] == "HIT"
     six = auth_client.get(path, {"months": 6, "activity_type": "running"})
     assert six["X-Cache"] == "MISS" and len(six.json()["trends"]) == 6
+
+
+def test_a_valid_query_is_validated_once_per_time_zone_and_local_day(user, monkeypatch):
+    """StatsView.validated_query: a valid query's parameters are remembered for the time zone and
+    local day they were validated for; an invalid query is refused every time."""
+    import time_machine
+
+    from activities.statistics import serializers as s
+    from tests.support.api import bearer_client
+
+    validations = []
+    is_valid = s.TrendsQuerySerializer.is_valid
+    monkeypatch.setattr(s.TrendsQuerySerializer, "is_valid",
+                        lambda self, **kw: validations.append(dict(self.initial_data)) or is_valid(self, **kw))
+    trends = "/api/v1/analytics/trends/monthly"
+    with time_machine.travel(dt.datetime(2026, 5, 20, 12, tzinfo=dt.UTC), tick=False):
+        client = bearer_client(user)
+        answers = [client.get(trends, {"months": "3"}) for _ in range(3)]
+        assert [(a.status_code, len(a.json()["trends"])) for a in answers] == [(200, 3)] * 3
+        assert len(validations) == 1
+        assert client.get(trends, {"months": "4"}).status_code == 200 and len(validations) == 2
+        for _ in range(2):
+            refused = client.get(trends, {"months": "0"})
+            assert refused.status_code == 400 and "months" in refused.json()["errors"]
+        assert len(validations) == 4
+        assert client.patch("/api/v1/users/me", {"timezone": "Asia/Tokyo"}, format="json").status_code == 200
+        assert client.get(trends, {"months": "3"}).status_code == 200 and len(validations) == 5
+    with time_machine.travel(dt.datetime(2026, 5, 21, 12, tzinfo=dt.UTC), tick=False):
+        assert bearer_client(user).get(trends, {"months": "3"}).status_code == 200 and len(validations) == 6
+
+
+def test_the_default_range_follows_the_local_day(user):
+    """The range's default bounds depend on today: a query remembered yesterday gives today's."""
+    import time_machine
+
+    from tests.support.api import bearer_client
+
+    for day in (20, 21):
+        with time_machine.travel(dt.datetime(2026, 5, day, 12, tzinfo=dt.UTC), tick=False):
+            response = bearer_client(user).get("/api/v1/activities/stats")
+            assert response.status_code == 200, response.content
+            body = response.json()
+            today = dt.date(2026, 5, day)
+            assert (body["start_date"], body["end_date"]) == ((today - dt.timedelta(days=29)).isoformat(),
+                                                              today.isoformat())
