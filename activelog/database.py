@@ -15,9 +15,7 @@ the pages answer 503 with Retry-After (activelog/api/errors.py, activelog/views.
 """
 
 import datetime as dt
-import functools
 import logging
-import select
 
 import psycopg
 from django.db.backends.signals import connection_created
@@ -132,46 +130,3 @@ def load_timestamps_natively(sender, connection, **kwargs) -> None:
 
 
 connection_created.connect(load_timestamps_natively, dispatch_uid="activelog.database.load_timestamps_natively")
-
-
-def check_idle_connection(conn: psycopg.Connection, pool=None) -> None:
-    """psycopg_pool's ``check`` for a pooled connection about to be handed out (installed by
-    check_pooled_connections_when_handed_out, with the pool).
-
-    A connection that sat idle in the pool has nothing to read, unless the server ended it
-    meanwhile: a restart, a failover, pg_terminate_backend or an idle timeout (PostgreSQL sends
-    the error and closes), or the network reset it. Only such a connection is tried, with
-    psycopg_pool's own check (a round trip). A dead one raises, and the pool replaces it; the
-    request gets a working connection instead of a 503. Whatever ended it most likely ended the
-    other idle connections too, so the pool checks them all at once then (``pool.check()``):
-    otherwise each would fail one checkout, and psycopg_pool waits 1 s, then 2 s... between
-    failed checks. Before, the first request on each connection an outage or a restart had ended
-    failed. A healthy connection costs one poll() and no round trip (Django's CONN_HEALTH_CHECKS
-    would cost a round trip on every checkout)."""
-    if conn.closed:
-        raise psycopg.OperationalError("the pooled connection is closed")
-    poller = select.poll()
-    poller.register(conn.fileno(), select.POLLIN)
-    if not poller.poll(0):
-        return
-    from psycopg_pool import ConnectionPool
-
-    try:
-        ConnectionPool.check_connection(conn)
-    except Exception:
-        if pool is not None:
-            pool.check()
-        raise
-
-
-def check_pooled_connections_when_handed_out(sender, connection, **kwargs) -> None:
-    """Give the process's psycopg pool check_idle_connection as its ``check`` (Django creates the
-    pool itself and passes a check only with CONN_HEALTH_CHECKS). Once per pool; each later
-    checkout costs an attribute lookup."""
-    pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
-    if pool is not None and pool._check is None:  # psycopg_pool keeps the callback here
-        pool._check = functools.partial(check_idle_connection, pool=pool)
-
-
-connection_created.connect(check_pooled_connections_when_handed_out,
-                           dispatch_uid="activelog.database.check_pooled_connections_when_handed_out")

@@ -224,47 +224,6 @@ def test_refused_database_is_a_503_page_for_the_browser(server, proxy, session_c
         assert seconds <= REFUSED_WITHIN
 
 
-def test_connections_the_server_ended_while_idle_are_replaced_without_a_503(server, database_url, access_token,
-                                                                           healthy):
-    """A restart or failover ends the pooled connections while they sit idle: the next requests
-    get new ones (activelog.database.check_idle_connection), not one 503 per dead connection."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    name = urlparse(database_url).path.lstrip("/")
-
-    def server_connections() -> int:
-        with psycopg.connect(database_url, autocommit=True) as admin:
-            return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                                 "AND pid <> pg_backend_pid()", [name]).fetchone()[0]
-
-    # The worker's four threads take pooled connections at once: a lock held for a moment keeps
-    # their page queries waiting together (shorter than the lock timeout), and the pool grows.
-    for _ in range(5):
-        with psycopg.connect(database_url) as locker, ThreadPoolExecutor(4) as threads:
-            locker.execute("LOCK TABLE activities_activity IN ACCESS EXCLUSIVE MODE")
-            answers = [threads.submit(list_activities, server, access_token) for _ in range(4)]
-            time.sleep(LOCK_TIMEOUT / 2)
-            locker.rollback()
-            assert [answer.result()[0] for answer in answers] == [200] * 4
-        if server_connections() >= 3:
-            break
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        pids = [pid for pid, ended in admin.execute(
-            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-            "AND pid <> pg_backend_pid()", [name]) if ended]
-        deadline = time.monotonic() + 5  # pg_terminate_backend signals; the backends end just after
-        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]).fetchone()[0]:
-            assert time.monotonic() < deadline, "the backends did not end"
-            time.sleep(0.05)
-    ended = len(pids)
-    assert ended >= 2, ended  # several dead connections wait in the pool
-
-    answers = [list_activities(server, access_token) for _ in range(ended + 2)]
-    print(f"ended while idle: {ended} connections; then {', '.join(f'{a[0]} after {a[3]:.2f} s' for a in answers)}")
-    assert [answer[0] for answer in answers] == [200] * len(answers)
-    assert max(answer[3] for answer in answers) <= 0.5  # no backoff between dead connections either
-
-
 def test_stalled_database_is_a_503_within_the_deadline(server, proxy, access_token, healthy):
     proxy.stall()
     deadline = STATEMENT_TIMEOUT + 2  # the server cannot cancel a statement it never received
